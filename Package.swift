@@ -1,0 +1,48 @@
+// swift-tools-version:5.9
+import PackageDescription
+
+// Data flows one way: Training -> Snapshots -> Monitoring -> Reporting.
+// Each stage is a library target with one concern; `deconvscope` only wires them.
+let package = Package(
+    name: "deconvscope",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "deconvscope", targets: ["deconvscope"]),
+        .executable(name: "deconvscope-bench", targets: ["deconvscope-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/JohnSundell/Plot", from: "0.14.0"),
+    ],
+    targets: [
+        // C libraries from Debian -dev packages; shim headers only, no Swift API of their own.
+        .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+
+        .target(name: "Tensors", dependencies: ["COpenBLAS"]),
+        .target(name: "Layers", dependencies: ["Tensors"]),
+        .target(name: "ImageIO", dependencies: ["CPNG"]),
+        .target(name: "Training", dependencies: ["Tensors", "Layers", "ImageIO", "CZlib"]),
+        .target(name: "Snapshots", dependencies: ["CHDF5", "Tensors"]),
+        .target(name: "Monitoring", dependencies: ["Tensors", "Layers", "Snapshots", "Training"]),
+        .target(name: "Reporting", dependencies: ["Monitoring", "ImageIO", .product(name: "Plot", package: "Plot")]),
+        .executableTarget(name: "deconvscope", dependencies: [
+            "Tensors", "Layers", "Training", "Snapshots", "Monitoring", "Reporting",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "deconvscope-bench", dependencies: [
+            "Tensors", "Layers", "Training", "Snapshots", "Monitoring", "COpenBLAS",
+        ]),
+
+        .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
+        .testTarget(name: "LayersTests", dependencies: ["Layers", "Tensors"]),
+        .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Layers", "Tensors", "ImageIO"]),
+        .testTarget(name: "SnapshotsTests", dependencies: ["Snapshots", "Tensors"]),
+        .testTarget(name: "MonitoringTests", dependencies: ["Monitoring", "Layers", "Tensors", "Snapshots", "Training"]),
+        .testTarget(name: "ReportingTests", dependencies: ["Reporting", "Monitoring"]),
+        .testTarget(name: "CLITests", dependencies: []),
+    ]
+)

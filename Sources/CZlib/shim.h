@@ -1,0 +1,2 @@
+// zlib for gzip-compressed IDX files (Debian ships Fashion-MNIST as .gz).
+#include <zlib.h>
