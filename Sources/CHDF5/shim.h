@@ -18,3 +18,17 @@ static inline unsigned dsc_h5f_acc_rdonly(void) { return H5F_ACC_RDONLY; }
 static inline unsigned dsc_h5f_acc_trunc(void) { return H5F_ACC_TRUNC; }
 static inline unsigned dsc_h5f_acc_excl(void) { return H5F_ACC_EXCL; }
 static inline void dsc_h5_silence_errors(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
+// Added for the Snapshots target: unsigned 64-bit (PRNG state), explicit little-endian file
+// types (so files are byte-identical regardless of the writer's CPU), and a version-portable
+// "is this an HDF5 file" check (H5Fis_hdf5 is deprecated from 1.12 on).
+static inline hid_t dsc_h5t_native_uint64(void) { return H5T_NATIVE_UINT64; }
+static inline hid_t dsc_h5t_ieee_f32le(void) { return H5T_IEEE_F32LE; }
+static inline hid_t dsc_h5t_std_i64le(void) { return H5T_STD_I64LE; }
+static inline hid_t dsc_h5t_std_u64le(void) { return H5T_STD_U64LE; }
+static inline htri_t dsc_h5f_is_hdf5(const char *path) {
+#if H5_VERSION_GE(1, 12, 0)
+    return H5Fis_accessible(path, H5P_DEFAULT);
+#else
+    return H5Fis_hdf5(path);
+#endif
+}

@@ -1,0 +1,50 @@
+# deconvscope: every command a user or CI needs. Run as root on Debian; missing packages are installed.
+SWIFT       ?= swift
+BIN_RELEASE := .build/release/deconvscope
+DEB_PACKAGES := libhdf5-dev libopenblas-dev libpng-dev zlib1g-dev pkg-config hdf5-tools dataset-fashion-mnist python3-pip
+DEMO_RUN    ?= demo
+DEMO_FLAGS  ?= --model zf-fmnist --epochs 3 --snapshot-epochs 0,1,2,3 --train-limit 30000 --run $(DEMO_RUN)
+
+.PHONY: all deps pydeps build release test demo bench clean help
+
+all: release
+
+help:
+	@echo "make demo    install what is missing, build in release, train zf-fmnist on Fashion-MNIST, write the report"
+	@echo "make test    the full test suite (installs h5py from PyPI for the independent-reader tests)"
+	@echo "make bench   release benchmarks: sgemm peak, training images/s, monitor seconds per snapshot, memory"
+	@echo "make clean   remove build products (keeps Checkpoints/ and Reports/)"
+
+# Installs only the Debian packages that are missing (apt-get update first, as on a fresh machine).
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; \
+	fi
+
+# h5py reads our snapshots independently of our own HDF5 code in the tests.
+pydeps: deps
+	@python3 -c "import h5py, numpy" 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check h5py numpy
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release --product deconvscope
+	$(SWIFT) build -c release --product deconvscope-bench
+
+test: deps pydeps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+demo: release
+	rm -rf Checkpoints/$(DEMO_RUN) Reports/$(DEMO_RUN)
+	$(BIN_RELEASE) train $(DEMO_FLAGS)
+	@echo "report: $(CURDIR)/Reports/$(DEMO_RUN)/index.html"
+
+bench: release
+	.build/release/deconvscope-bench
+
+clean:
+	rm -rf .build

@@ -1,0 +1,1 @@
+// ImageIO: PNG encoding and decoding through libpng's simplified API.

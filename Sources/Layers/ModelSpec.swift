@@ -1,0 +1,103 @@
+import Foundation
+
+/// Per-channel input normalization, `(pixel - mean) / std` after scaling pixels to [0, 1].
+public struct Normalization: Codable, Equatable, Sendable {
+    public var mean: [Float]
+    public var std: [Float]
+    public init(mean: [Float], std: [Float]) { self.mean = mean; self.std = std }
+}
+
+/// One entry of the model JSON's `layers` array (keys as in the public contract).
+public struct LayerSpec: Codable, Equatable, Sendable {
+    public var type: String
+    public var name: String?
+    public var outChannels: Int?
+    public var kernel: Int?
+    public var stride: Int?
+    public var padding: Int?
+    public var outFeatures: Int?
+    public var rate: Float?
+
+    enum CodingKeys: String, CodingKey {
+        case type, name, kernel, stride, padding, rate
+        case outChannels = "out_channels"
+        case outFeatures = "out_features"
+    }
+
+    public init(type: String, name: String? = nil, outChannels: Int? = nil, kernel: Int? = nil, stride: Int? = nil,
+                padding: Int? = nil, outFeatures: Int? = nil, rate: Float? = nil) {
+        self.type = type; self.name = name; self.outChannels = outChannels; self.kernel = kernel
+        self.stride = stride; self.padding = padding; self.outFeatures = outFeatures; self.rate = rate
+    }
+
+    public static func conv(_ name: String, _ outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0) -> LayerSpec {
+        LayerSpec(type: "conv", name: name, outChannels: outChannels, kernel: kernel, stride: stride, padding: padding)
+    }
+    public static func maxpool(kernel: Int, stride: Int, padding: Int = 0) -> LayerSpec {
+        LayerSpec(type: "maxpool", kernel: kernel, stride: stride, padding: padding)
+    }
+    public static func linear(_ name: String, _ outFeatures: Int) -> LayerSpec {
+        LayerSpec(type: "linear", name: name, outFeatures: outFeatures)
+    }
+    public static let relu = LayerSpec(type: "relu")
+    public static let flatten = LayerSpec(type: "flatten")
+    public static func dropout(_ rate: Float) -> LayerSpec { LayerSpec(type: "dropout", rate: rate) }
+}
+
+/// The model JSON of the public contract: input shape (C, H, W), class count, normalization
+/// and the layer stack. `Network(spec:)` validates it.
+public struct ModelSpec: Codable, Equatable, Sendable {
+    public var input: [Int]
+    public var classes: Int
+    public var normalization: Normalization?
+    public var layers: [LayerSpec]
+
+    public init(input: [Int], classes: Int, normalization: Normalization?, layers: [LayerSpec]) {
+        self.input = input; self.classes = classes; self.normalization = normalization; self.layers = layers
+    }
+
+    public static func decode(json: String, source: String = "model JSON") throws -> ModelSpec {
+        do {
+            return try JSONDecoder().decode(ModelSpec.self, from: Data(json.utf8))
+        } catch let error as DecodingError {
+            throw ModelError(source: source, message: describe(error))
+        }
+    }
+
+    public static func load(path: String) throws -> ModelSpec {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ModelError(source: path, message: "cannot read the file (missing or unreadable)")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw ModelError(source: path, message: "not UTF-8 text")
+        }
+        return try decode(json: text, source: path)
+    }
+
+    /// Canonical JSON (sorted keys), as stored in snapshots' `architecture` attribute.
+    public func json() -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: try! encoder.encode(self), as: UTF8.self)
+    }
+
+    private static func describe(_ error: DecodingError) -> String {
+        func path(_ keys: [CodingKey]) -> String {
+            keys.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
+        }
+        switch error {
+        case .keyNotFound(let key, let ctx): return "missing key \"\(key.stringValue)\" at \(path(ctx.codingPath).isEmpty ? "top level" : path(ctx.codingPath))"
+        case .typeMismatch(_, let ctx), .valueNotFound(_, let ctx): return "wrong type at \(path(ctx.codingPath)): \(ctx.debugDescription)"
+        case .dataCorrupted(let ctx): return "invalid JSON\(ctx.codingPath.isEmpty ? "" : " at " + path(ctx.codingPath)): \(ctx.underlyingError.map { "\($0.localizedDescription)" } ?? ctx.debugDescription)"
+        @unknown default: return "invalid model JSON"
+        }
+    }
+}
+
+/// A model that cannot be built; the message names the layer and the shapes involved.
+public struct ModelError: Error, CustomStringConvertible, Equatable {
+    public var source: String
+    public var message: String
+    public init(source: String = "model", message: String) { self.source = source; self.message = message }
+    public var description: String { "\(source): \(message)" }
+}

@@ -1,0 +1,38 @@
+import Tensors
+
+/// Rectified linear unit, `y = max(x, 0)`. Its backward is where the `BackwardRule`s differ.
+public final class ReLU: Layer {
+    public let kind = "relu"
+    public let inputShape: [Int]
+    private var savedOutput = Tensor(zeros: [0])
+
+    public init(shape: [Int]) { inputShape = shape }
+    public var outputShape: [Int] { inputShape }
+
+    public func forward(_ x: Tensor, mode: ForwardMode) -> Tensor {
+        var y = x
+        y.data.withUnsafeMutableBufferPointer { p in
+            for i in 0..<p.count where !(p[i] > 0) { p[i] = 0 }
+        }
+        savedOutput = y
+        return y
+    }
+
+    public func backward(_ dy: Tensor, rule: BackwardRule, accumulateParameterGradients: Bool) -> Tensor {
+        precondition(dy.shape == savedOutput.shape, "relu backward expects \(savedOutput.shape), got \(dy.shape)")
+        var dx = dy
+        savedOutput.data.withUnsafeBufferPointer { y in
+            dx.data.withUnsafeMutableBufferPointer { d in
+                switch rule {
+                case .gradient:
+                    for i in 0..<d.count where !(y[i] > 0) { d[i] = 0 }
+                case .deconvnet:
+                    for i in 0..<d.count where !(d[i] > 0) { d[i] = 0 }
+                case .guided:
+                    for i in 0..<d.count where !(y[i] > 0 && d[i] > 0) { d[i] = 0 }
+                }
+            }
+        }
+        return dx
+    }
+}

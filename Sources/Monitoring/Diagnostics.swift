@@ -1,0 +1,90 @@
+import Foundation
+import Tensors
+import Layers
+
+/// Turns one layer's measurements into per-filter flags (see `DiagnosticThresholds`).
+public enum Diagnostics {
+    public static func evaluate(_ layer: LayerAnalysis, thresholds: DiagnosticThresholds, imageShape: [Int]) -> LayerFindings {
+        let f = layer.channels
+        let per = layer.weight.count / max(1, f)
+        let inChannels = layer.weight.shape[1]
+        let layerMean = layer.meanActivation.reduce(0.0) { $0 + Double($1) } / Double(max(1, f))
+        let rms: [Float] = (0..<f).map { o in
+            var s: Float = 0
+            for i in 0..<per { let w = layer.weight.data[o * per + i]; s += w * w }
+            return (s / Float(per)).squareRoot()
+        }
+        let medianRMS = Double(rms.sorted()[f / 2])
+        let imageSize = imageShape.reduce(1, *)
+
+        var filters: [FilterFindings] = []
+        for o in 0..<f {
+            let fire = layer.fireRate(o)
+            let score = layerMean > 0 ? Double(layer.meanActivation[o]) / layerMean : 0
+            let filter = Array(layer.weight.data[(o * per)..<((o + 1) * per)])
+            let alias = Spectrum.energyAboveNyquist(filter, channels: inChannels, kernel: layer.kernel, stride: layer.samplingStride)
+            var hf = 0.0
+            for j in 0..<layer.top[o].count {
+                let start = (o * layer.k + j) * imageSize
+                hf += Spectrum.highFrequencyShare(layer.projections.data[start..<(start + imageSize)],
+                                                  channels: imageShape[0], height: imageShape[1], width: imageShape[2])
+            }
+            hf /= Double(max(1, layer.top[o].count))
+            var flags: [String] = []
+            if fire == 0 { flags.append("dead") } else if score <= thresholds.dormantTau { flags.append("dormant") }
+            if alias > thresholds.aliasedEnergy { flags.append("aliased") }
+            if Double(rms[o]) < thresholds.collapsedRMS * medianRMS { flags.append("collapsed") }
+            if Double(rms[o]) > thresholds.dominantRMS * medianRMS { flags.append("dominant") }
+            filters.append(FilterFindings(index: o, maxActivation: layer.maxActivation(o), meanActivation: layer.meanActivation[o],
+                                          fireRate: fire, dormancyScore: score, weightRMS: rms[o], aliasEnergy: alias,
+                                          projectionHighFrequency: hf, flags: flags))
+        }
+        func flagged(_ flag: String) -> [Int] { filters.filter { $0.flags.contains(flag) }.map(\.index) }
+        return LayerFindings(name: layer.name, deadFilters: flagged("dead"), dormantFilters: flagged("dormant"),
+                             aliasedFilters: flagged("aliased"), collapsedFilters: flagged("collapsed"),
+                             dominantFilters: flagged("dominant"), filters: filters)
+    }
+
+    /// Geometry problems visible from the architecture alone.
+    public static func audit(_ network: Network) -> [LayerAudit] {
+        var audits: [LayerAudit] = []
+        for block in network.convBlocks {
+            guard let conv = network.layers[block.convIndex] as? Conv2D else { continue }
+            let w = conv.shape.window
+            if w.stride > 1 && w.kernel % w.stride != 0 {
+                audits.append(LayerAudit(
+                    layer: block.name,
+                    issue: "kernel \(w.kernel) is not divisible by stride \(w.stride): input pixels are covered by uneven numbers of windows, which leaves a checkerboard pattern in every deconvnet projection through this layer",
+                    advice: "use a kernel that is a multiple of the stride, or stride 1-2 (Zeiler & Fergus replaced AlexNet's 11x11 stride 4 with 7x7 stride 2)"))
+            }
+            if w.stride >= 4 {
+                audits.append(LayerAudit(
+                    layer: block.name,
+                    issue: "stride \(w.stride) samples the input every \(w.stride) pixels: filter content above 1/\(2 * w.stride) cycles per pixel aliases",
+                    advice: "reduce the stride to 2 and the kernel accordingly (e.g. 11x11/4 -> 7x7/2, as in the paper)"))
+            }
+        }
+        return audits
+    }
+
+    /// The model table: output shape, receptive field, jump and parameter count of every layer.
+    public static func modelTable(_ network: Network) -> [ModelLayerRow] {
+        network.layers.enumerated().map { i, layer in
+            let rf = network.receptiveFieldSize(layer: i)
+            var detail = ""
+            if let conv = layer as? Conv2D {
+                detail = "\(conv.outChannels) filters \(conv.shape.window.kernel)x\(conv.shape.window.kernel), stride \(conv.shape.window.stride), padding \(conv.shape.window.padding)"
+            } else if let pool = layer as? MaxPool2D {
+                detail = "\(pool.geometry.kernel)x\(pool.geometry.kernel), stride \(pool.geometry.stride), padding \(pool.geometry.padding)"
+            } else if let linear = layer as? Linear {
+                detail = "\(linear.inFeatures) -> \(linear.outFeatures)"
+            } else if let drop = layer as? Dropout {
+                detail = "rate \(drop.rate)"
+            }
+            let isSpatial = layer.outputShape.count == 3
+            return ModelLayerRow(index: i, type: layer.kind, name: layer.name, detail: detail, outputShape: layer.outputShape,
+                                 receptiveField: isSpatial ? rf.size : network.spec.input[1], jump: rf.jump,
+                                 parameters: layer.parameters.reduce(0) { $0 + $1.value.count })
+        }
+    }
+}

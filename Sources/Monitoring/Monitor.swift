@@ -1,0 +1,150 @@
+import Foundation
+import Tensors
+import Layers
+import Snapshots
+import Training
+
+public struct MonitorOptions: Sendable {
+    public var probes = 1024
+    public var top = 9
+    public var force = false
+    public var thresholds = DiagnosticThresholds()
+    public init() {}
+}
+
+/// What happened to one snapshot in a monitor pass.
+public struct SnapshotOutcome: Sendable {
+    public var epoch: Int
+    public var processed: Bool      // false: its data file was already up to date
+    public var seconds: Double
+    public var findings: EpochFindings?
+}
+
+/// Replays snapshots of a run into `Reports/<run>/data/` and keeps `findings.json` current.
+/// Incremental: a snapshot whose data file is newer than it, with the same probes and k, is
+/// skipped unless `force` is set.
+public final class Monitor {
+    public let run: RunDirectory
+    public let reportDirectory: String
+    public let options: MonitorOptions
+    public var dataDirectory: String { reportDirectory + "/data" }
+    public var findingsPath: String { reportDirectory + "/findings.json" }
+    public var probesPath: String { dataDirectory + "/probes.h5" }
+
+    private let config: RunConfiguration?
+    private var probeSet: ProbeSet?
+    private var testData: Dataset?
+    private var probeSource = ""
+
+    /// `data` is used when the run directory has no run.json (snapshots written by other tools).
+    public init(run: RunDirectory, reportDirectory: String, options: MonitorOptions, testData: Dataset? = nil) throws {
+        self.run = run
+        self.reportDirectory = reportDirectory
+        self.options = options
+        self.config = try run.readConfig()
+        self.testData = testData
+    }
+
+    public func dataPath(epoch: Int) -> String { dataDirectory + "/" + SnapshotFiles.fileName(epoch: epoch) }
+
+    /// Snapshots that a pass would process.
+    public func pending() throws -> [(epoch: Int, path: String)] {
+        let recordedProbes = ProbeFile.count(at: probesPath)
+        return try run.snapshots().filter { snap in
+            if options.force || recordedProbes == nil { return true }
+            return !isUpToDate(dataPath(epoch: snap.epoch), snapshot: snap.path)
+        }
+    }
+
+    private func isUpToDate(_ data: String, snapshot: String) -> Bool {
+        let fm = FileManager.default
+        guard let d = try? fm.attributesOfItem(atPath: data)[.modificationDate] as? Date,
+              let s = try? fm.attributesOfItem(atPath: snapshot)[.modificationDate] as? Date, d >= s,
+              let file = try? HDF5File.open(data) else { return false }
+        defer { try? file.close() }
+        let probes = (try? file.int64Attribute("probes")).flatMap { $0 }
+        let top = (try? file.int64Attribute("top")).flatMap { $0 }
+        return top == Int64(options.top) && probes == Int64(min(options.probes, probeSet?.count ?? options.probes))
+    }
+
+    /// Loads the data set's test split once and fixes the probe set (first P images).
+    private func probes(normalization: Normalization) throws -> ProbeSet {
+        if let p = probeSet { return p }
+        if testData == nil {
+            let kind = config?.data ?? DatasetKind.fashionMNIST.rawValue
+            guard let k = DatasetKind(rawValue: kind) else { throw RunError("run.json names data set \"\(kind)\", which this build cannot load") }
+            testData = try DatasetLoader.load(k, directory: config?.dataDir).test
+        }
+        let set = ProbeSet(test: testData!, count: options.probes, normalization: normalization)
+        probeSource = "first \(set.count) images of the \(testData!.name) test split"
+        probeSet = set
+        return set
+    }
+
+    /// Processes one snapshot: replay, projections, data file. Returns its analysis.
+    public func process(epoch: Int, snapshotPath: String) throws -> SnapshotAnalysis {
+        let snapshot = try Snapshot.read(from: snapshotPath)
+        let network = try Network.load(snapshot: snapshot, path: snapshotPath)
+        guard let normalization = network.spec.normalization else {
+            throw RunError("\(snapshotPath): the architecture has no normalization; add {\"mean\": [...], \"std\": [...]} to it")
+        }
+        let probes = try probes(normalization: normalization)
+        guard probes.imageShape == network.spec.input else {
+            throw RunError("\(snapshotPath): the model expects input \(network.spec.input) but the probe images are \(probes.imageShape)")
+        }
+        try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+        if ProbeFile.count(at: probesPath) != probes.count {
+            try ProbeFile.write(probes, source: probeSource, to: probesPath)
+        }
+        let analysis = Replay(network: network, probes: probes, k: options.top).analyze(epoch: snapshot.epoch, step: snapshot.step)
+        try MonitorDataFile.write(analysis, k: options.top, to: dataPath(epoch: epoch))
+        return analysis
+    }
+
+    /// One pass: processes pending snapshots (calling `progress` after each), then rewrites findings.json.
+    @discardableResult
+    public func pass(progress: (SnapshotOutcome) -> Void = { _ in }) throws -> Findings {
+        let todo = try pending()
+        // A changed probe count invalidates every epoch: they must all see the same images.
+        let all = ProbeFile.count(at: probesPath) != nil && ProbeFile.count(at: probesPath) != options.probes && !todo.isEmpty
+            ? try run.snapshots() : todo
+        for snap in all {
+            let start = Date()
+            _ = try process(epoch: snap.epoch, snapshotPath: snap.path)
+            progress(SnapshotOutcome(epoch: snap.epoch, processed: true, seconds: Date().timeIntervalSince(start), findings: nil))
+        }
+        return try writeFindings()
+    }
+
+    /// Rebuilds findings.json from the data files (so it never disagrees with them).
+    @discardableResult
+    public func writeFindings() throws -> Findings {
+        let snapshots = try run.snapshots()
+        guard let newest = snapshots.last else { throw RunError("\(run.path): no snapshots (epoch-NNNN.h5) found") }
+        let snapshot = try Snapshot.read(from: newest.path)
+        let network = try Network.load(snapshot: snapshot, path: newest.path)
+        let order = network.convBlocks.map(\.name)
+        let metrics = run.readMetrics()
+        let accuracy = Dictionary(metrics.map { ($0.epoch, $0.testAccuracy) }, uniquingKeysWith: { $1 })
+        var epochs: [EpochFindings] = []
+        for snap in snapshots where FileManager.default.fileExists(atPath: dataPath(epoch: snap.epoch)) {
+            let analysis = try MonitorDataFile.read(from: dataPath(epoch: snap.epoch), layers: order)
+            let layers = analysis.layers.map { Diagnostics.evaluate($0, thresholds: options.thresholds, imageShape: network.spec.input) }
+            epochs.append(EpochFindings(epoch: analysis.epoch, step: analysis.step, testAccuracy: accuracy[analysis.epoch], layers: layers))
+        }
+        let probeInfo = try? ProbeFile.read(from: probesPath)
+        let current = (try? run.readConfig()) ?? config   // status changes while a run trains
+        let findings = Findings(
+            run: run.name, probes: probeInfo?.labels.count ?? 0, top: options.top, epochs: epochs,
+            status: current?.status.rawValue ?? "snapshots only",
+            updated: Timestamp.now(), data: config?.data ?? (testData?.name ?? "unknown"),
+            classNames: probeInfo?.classNames ?? [], inputShape: network.spec.input, monitoredLayers: order,
+            model: Diagnostics.modelTable(network), audits: Diagnostics.audit(network), thresholds: options.thresholds,
+            configuration: current, metrics: metrics,
+            metricsNote: metrics.isEmpty ? "This run directory has no metrics.jsonl (its snapshots were not written by `deconvscope train`), so there are no training curves." : nil)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try AtomicFile.write(try encoder.encode(findings), to: findingsPath)
+        return findings
+    }
+}

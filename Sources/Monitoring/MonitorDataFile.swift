@@ -1,0 +1,112 @@
+import Foundation
+import Tensors
+import Layers
+import Snapshots
+
+/// `Reports/<run>/data/epoch-NNNN.h5`: one snapshot's monitor results (public contract), plus
+/// what the report and the diagnostics need. Absent top-k slots (fewer probes than k) hold -1.
+///
+/// Per conv block `<layer>`:
+///   top_images int64 (C, k), top_positions int64 (C, k, 2), top_activations float32 (C, k),
+///   projections float32 (C, k, inC, H, W)              -- the contract's four datasets
+///   top_boxes int64 (C, k, 4)                           -- receptive field (top, left, bottom, right), clipped
+///   max_per_probe float32 (C, P), mean_activation float32 (C)
+///   weight float32 (F, C, kh, kw), bias float32 (F)     -- the conv's parameters in this snapshot
+/// Attributes on `<layer>`: sampling_stride, conv_stride, kernel (int64).
+/// Root attributes: format "deconvscope.monitor", format_version 1, epoch, step, probes, top.
+public enum MonitorDataFile {
+    public static let format = "deconvscope.monitor"
+    public static let formatVersion: Int64 = 1
+
+    public static func write(_ analysis: SnapshotAnalysis, k: Int, to path: String) throws {
+        let dir = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        let temp = dir + "/.tmp-\(getpid())-" + URL(fileURLWithPath: path).lastPathComponent
+        do {
+            let file = try HDF5File.create(temp)
+            try file.setStringAttribute("format", format)
+            try file.setInt64Attribute("format_version", formatVersion)
+            try file.setInt64Attribute("epoch", Int64(analysis.epoch))
+            try file.setInt64Attribute("step", Int64(analysis.step))
+            try file.setInt64Attribute("probes", Int64(analysis.probes))
+            try file.setInt64Attribute("top", Int64(k))
+            for layer in analysis.layers {
+                let g = "/" + layer.name
+                try file.createGroup(g)
+                let c = layer.channels
+                var images = [Int64](repeating: -1, count: c * k), positions = [Int64](repeating: -1, count: c * k * 2)
+                var values = [Float](repeating: 0, count: c * k), boxes = [Int64](repeating: -1, count: c * k * 4)
+                for ch in 0..<c {
+                    for (j, a) in layer.top[ch].enumerated() {
+                        let i = ch * k + j
+                        images[i] = Int64(a.image); values[i] = a.value
+                        positions[2 * i] = Int64(a.y); positions[2 * i + 1] = Int64(a.x)
+                        let b = layer.boxes[ch][j]
+                        boxes.replaceSubrange(4 * i..<4 * i + 4, with: [b.top, b.left, b.bottom, b.right].map(Int64.init))
+                    }
+                }
+                try file.writeInt64(g + "/top_images", shape: [c, k], values: images)
+                try file.writeInt64(g + "/top_positions", shape: [c, k, 2], values: positions)
+                try file.writeFloat32(g + "/top_activations", shape: [c, k], values: values)
+                try file.writeFloat32(g + "/projections", shape: layer.projections.shape, values: layer.projections.data)
+                try file.writeInt64(g + "/top_boxes", shape: [c, k, 4], values: boxes)
+                try file.writeFloat32(g + "/max_per_probe", shape: layer.maxPerProbe.shape, values: layer.maxPerProbe.data)
+                try file.writeFloat32(g + "/mean_activation", shape: [c], values: layer.meanActivation)
+                try file.writeFloat32(g + "/weight", shape: layer.weight.shape, values: layer.weight.data)
+                try file.writeFloat32(g + "/bias", shape: layer.bias.shape, values: layer.bias.data)
+                try file.setInt64Attribute("sampling_stride", Int64(layer.samplingStride), on: g)
+                try file.setInt64Attribute("conv_stride", Int64(layer.convStride), on: g)
+                try file.setInt64Attribute("kernel", Int64(layer.kernel), on: g)
+                try file.setInt64Attribute("map_height", Int64(layer.mapShape[0]), on: g)
+                try file.setInt64Attribute("map_width", Int64(layer.mapShape[1]), on: g)
+            }
+            try file.close()
+            guard rename(temp, path) == 0 else { throw AtomicFile.WriteError(path: path, reason: String(cString: strerror(errno))) }
+        } catch {
+            unlink(temp)
+            throw error
+        }
+    }
+
+    /// Reads a file written by `write`, layers in `order` (the network's block order).
+    public static func read(from path: String, layers order: [String]) throws -> SnapshotAnalysis {
+        let file = try HDF5File.open(path)
+        defer { try? file.close() }
+        guard try file.stringAttribute("format") == format else { throw HDF5Error(file: path, message: "not a deconvscope monitor data file") }
+        guard let version = try file.int64Attribute("format_version"), version <= formatVersion else {
+            throw HDF5Error(file: path, message: "monitor data format_version is newer than this build reads (\(formatVersion))")
+        }
+        func int(_ name: String, on g: String = "/") throws -> Int {
+            guard let v = try file.int64Attribute(name, on: g) else { throw HDF5Error(file: path, message: "missing attribute \(name) on \(g)") }
+            return Int(v)
+        }
+        let k = try int("top")
+        var layers: [LayerAnalysis] = []
+        for name in order where try file.exists("/" + name) {
+            let g = "/" + name
+            let images = try file.readInt64(g + "/top_images").values
+            let positions = try file.readInt64(g + "/top_positions").values
+            let values = try file.readFloat32(g + "/top_activations").values
+            let boxes = try file.readInt64(g + "/top_boxes").values
+            let c = images.count / max(1, k)
+            var top: [[Activation]] = [], boxList: [[PixelBox]] = []
+            for ch in 0..<c {
+                var acts: [Activation] = [], bx: [PixelBox] = []
+                for j in 0..<k {
+                    let i = ch * k + j
+                    guard images[i] >= 0 else { continue }
+                    acts.append(Activation(image: Int(images[i]), y: Int(positions[2 * i]), x: Int(positions[2 * i + 1]), value: values[i]))
+                    bx.append(PixelBox(top: Int(boxes[4 * i]), left: Int(boxes[4 * i + 1]), bottom: Int(boxes[4 * i + 2]), right: Int(boxes[4 * i + 3])))
+                }
+                top.append(acts); boxList.append(bx)
+            }
+            func tensor(_ d: String) throws -> Tensor { let r = try file.readFloat32(g + "/" + d); return Tensor(shape: r.shape, data: r.values) }
+            layers.append(LayerAnalysis(
+                name: name, mapShape: [try int("map_height", on: g), try int("map_width", on: g)], top: top, boxes: boxList,
+                projections: try tensor("projections"), maxPerProbe: try tensor("max_per_probe"),
+                meanActivation: try file.readFloat32(g + "/mean_activation").values,
+                weight: try tensor("weight"), bias: try tensor("bias"),
+                samplingStride: try int("sampling_stride", on: g), convStride: try int("conv_stride", on: g), kernel: try int("kernel", on: g)))
+        }
+        return SnapshotAnalysis(epoch: try int("epoch"), step: try int("step"), probes: try int("probes"), layers: layers)
+    }
+}

@@ -1,0 +1,52 @@
+import Foundation
+import Tensors
+import Snapshots
+
+/// `Reports/<run>/data/probes.h5`: the probe set every snapshot was replayed on, recorded once
+/// per run so the report can cut patches and the run's epochs stay comparable.
+///   /images float32 (P, C, H, W) raw pixels in [0, 1];  /labels int64 (P)
+///   root attributes: format "deconvscope.probes", probes (int64), source, class_names (JSON list)
+public enum ProbeFile {
+    public static let format = "deconvscope.probes"
+
+    public static func write(_ probes: ProbeSet, source: String, to path: String) throws {
+        let temp = path + ".tmp-\(getpid())"
+        do {
+            let file = try HDF5File.create(temp)
+            try file.setStringAttribute("format", format)
+            try file.setInt64Attribute("probes", Int64(probes.count))
+            try file.setStringAttribute("source", source)
+            let names = String(decoding: try JSONEncoder().encode(probes.classNames), as: UTF8.self)
+            try file.setStringAttribute("class_names", names)
+            try file.writeFloat32("/images", shape: probes.pixels.shape, values: probes.pixels.data)
+            try file.writeInt64("/labels", shape: [probes.count], values: probes.labels.map(Int64.init))
+            try file.close()
+            guard rename(temp, path) == 0 else { throw AtomicFile.WriteError(path: path, reason: String(cString: strerror(errno))) }
+        } catch {
+            unlink(temp)
+            throw error
+        }
+    }
+
+    /// Raw pixels, labels and class names of a recorded probe set.
+    public static func read(from path: String) throws -> (pixels: Tensor, labels: [Int], classNames: [String]) {
+        let file = try HDF5File.open(path)
+        defer { try? file.close() }
+        guard try file.stringAttribute("format") == format else { throw HDF5Error(file: path, message: "not a deconvscope probe file") }
+        let images = try file.readFloat32("/images")
+        let labels = try file.readInt64("/labels").values.map(Int.init)
+        let namesJSON = try file.stringAttribute("class_names") ?? "[]"
+        let names = (try? JSONDecoder().decode([String].self, from: Data(namesJSON.utf8))) ?? []
+        return (Tensor(shape: images.shape, values: images.values), labels, names)
+    }
+
+    public static func count(at path: String) -> Int? {
+        guard let file = try? HDF5File.open(path) else { return nil }
+        defer { try? file.close() }
+        return (try? file.int64Attribute("probes")).flatMap { $0 }.map(Int.init)
+    }
+}
+
+extension Tensor {
+    init(shape: [Int], values: [Float]) { self.init(shape: shape, data: values) }
+}

@@ -1,0 +1,101 @@
+import Tensors
+import Layers
+
+/// Replays the probe set through one snapshot's network: top-k search at every conv block and
+/// the deconvnet projection of each top activation (Zeiler & Fergus, section 2.1).
+public struct Replay {
+    public let network: Network
+    public let probes: ProbeSet
+    public let k: Int
+    /// Images per forward batch in the top-k search, and projections per backward batch.
+    public var batchSize = 256
+
+    public init(network: Network, probes: ProbeSet, k: Int) {
+        self.network = network
+        self.probes = probes
+        self.k = k
+    }
+
+    public func analyze(epoch: Int, step: Int) -> SnapshotAnalysis {
+        let blocks = network.convBlocks
+        guard let last = blocks.last else { return SnapshotAnalysis(epoch: epoch, step: step, probes: probes.count, layers: []) }
+        let p = probes.count
+        var tops = blocks.map { [TopK](repeating: TopK(k: k), count: $0.outputShape[0]) }
+        var maxPerProbe = blocks.map { Tensor(zeros: [$0.outputShape[0], p]) }
+        var sums = blocks.map { [Double](repeating: 0, count: $0.outputShape[0]) }
+        let blockAt = Dictionary(uniqueKeysWithValues: blocks.enumerated().map { ($1.outputIndex, $0) })
+
+        // 1. Top-k search: one inference pass over the probes, scanning each block's output maps.
+        for start in stride(from: 0, to: p, by: batchSize) {
+            let batch = probes.inputs.slice(start..<min(p, start + batchSize))
+            _ = network.forward(batch, mode: .inference, through: last.outputIndex) { index, y in
+                guard let b = blockAt[index] else { return }
+                let (n, c, h, w) = (y.shape[0], y.shape[1], y.shape[2], y.shape[3])
+                let plane = h * w
+                y.data.withUnsafeBufferPointer { yp in
+                    for i in 0..<n {
+                        for ch in 0..<c {
+                            let map = yp.baseAddress! + (i * c + ch) * plane
+                            var best = map[0], at = 0, sum: Float = 0
+                            for j in 0..<plane {
+                                let v = map[j]
+                                sum += v
+                                if v > best { best = v; at = j }  // first maximum in row-major order
+                            }
+                            sums[b][ch] += Double(sum) / Double(plane)
+                            maxPerProbe[b].data[ch * p + start + i] = best
+                            tops[b][ch].offer(Activation(image: start + i, y: at / w, x: at % w, value: best))
+                        }
+                    }
+                }
+            }
+        }
+
+        // 2. Projections: every top activation alone, down through the same backward with the deconvnet rule.
+        var layers: [LayerAnalysis] = []
+        for (b, block) in blocks.enumerated() {
+            let top = tops[b].map(\.items)
+            let projections = project(block: block, top: top)
+            let boxes = top.map { $0.map { network.receptiveBox(layer: block.outputIndex, y: $0.y, x: $0.x) } }
+            let conv = network.layers[block.convIndex] as! Conv2D
+            var sampling = 1
+            for i in block.convIndex...block.outputIndex { sampling *= network.layers[i].window?.stride ?? 1 }
+            layers.append(LayerAnalysis(
+                name: block.name, mapShape: Array(block.outputShape.dropFirst()), top: top, boxes: boxes,
+                projections: projections, maxPerProbe: maxPerProbe[b],
+                meanActivation: sums[b].map { Float($0 / Double(max(1, p))) },
+                weight: conv.weight.value, bias: conv.bias.value, samplingStride: sampling,
+                convStride: conv.shape.window.stride, kernel: conv.shape.window.kernel))
+        }
+        return SnapshotAnalysis(epoch: epoch, step: step, probes: p, layers: layers)
+    }
+
+    /// (C, k, inC, H, W) projections of `top` at `block`'s output, batched: the probes are run
+    /// forward again to the block (recording the pooling switches of each image), then a seed
+    /// holding only the chosen activation goes back down with `BackwardRule.deconvnet`.
+    public func project(block: ConvBlock, top: [[Activation]]) -> Tensor {
+        let shape = probes.imageShape, imageSize = shape.reduce(1, *)
+        let (c, h, w) = (block.outputShape[0], block.outputShape[1], block.outputShape[2])
+        let items: [(channel: Int, slot: Int, act: Activation)] = top.enumerated().flatMap { ch, acts in
+            acts.enumerated().map { (ch, $0, $1) }
+        }
+        var out = Tensor(zeros: [c, k] + shape)
+        for start in stride(from: 0, to: items.count, by: batchSize) {
+            let chunk = items[start..<min(items.count, start + batchSize)]
+            var inputs = Tensor(zeros: [chunk.count] + shape)
+            var seed = Tensor(zeros: [chunk.count, c, h, w])
+            for (j, item) in chunk.enumerated() {
+                let src = item.act.image * imageSize
+                inputs.data.replaceSubrange(j * imageSize..<(j + 1) * imageSize, with: probes.inputs.data[src..<src + imageSize])
+                seed.data[((j * c + item.channel) * h + item.act.y) * w + item.act.x] = item.act.value
+            }
+            _ = network.forward(inputs, mode: .inference, through: block.outputIndex)
+            let projected = network.backward(seed, from: block.outputIndex, rule: .deconvnet, accumulateParameterGradients: false)
+            for (j, item) in chunk.enumerated() {
+                let dst = (item.channel * k + item.slot) * imageSize
+                out.data.replaceSubrange(dst..<dst + imageSize, with: projected.data[j * imageSize..<(j + 1) * imageSize])
+            }
+        }
+        return out
+    }
+}

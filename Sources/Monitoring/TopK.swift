@@ -1,0 +1,29 @@
+/// One candidate for a feature map's top-k: a probe image, where its map peaks and how high.
+public struct Activation: Sendable, Equatable {
+    public var image: Int
+    public var y: Int
+    public var x: Int
+    public var value: Float
+}
+
+/// Keeps the k strongest activations seen, strongest first; equal values rank the lower probe
+/// index first, so results do not depend on batch order.
+public struct TopK: Sendable {
+    public let k: Int
+    public private(set) var items: [Activation] = []
+
+    public init(k: Int) { self.k = k }
+
+    @inline(__always)
+    static func ranksBefore(_ a: Activation, _ b: Activation) -> Bool {
+        a.value > b.value || (a.value == b.value && a.image < b.image)
+    }
+
+    public mutating func offer(_ candidate: Activation) {
+        if items.count == k, let last = items.last, !Self.ranksBefore(candidate, last) { return }
+        var i = items.count
+        while i > 0 && Self.ranksBefore(candidate, items[i - 1]) { i -= 1 }
+        items.insert(candidate, at: i)
+        if items.count > k { items.removeLast() }
+    }
+}

@@ -1,0 +1,58 @@
+import Tensors
+import Layers
+import Snapshots
+
+/// Errors that tie a snapshot to the network it should load into.
+public struct SnapshotMismatch: Error, CustomStringConvertible {
+    public var path: String
+    public var message: String
+    public var description: String { "\(path): \(message)" }
+}
+
+extension Network {
+    /// Builds the network a snapshot describes (from its `architecture`) and loads its weights.
+    public static func load(snapshot: Snapshot, path: String) throws -> Network {
+        let spec = try ModelSpec.decode(json: snapshot.architecture, source: "\(path) (architecture attribute)")
+        let network = try Network(spec: spec, source: "\(path) (architecture attribute)")
+        try network.load(snapshot, path: path)
+        return network
+    }
+
+    /// Copies weights (and momentum buffers, when present) in, checking every name and shape.
+    public func load(_ snapshot: Snapshot, path: String) throws {
+        for (name, weight, bias) in parameterLayers {
+            guard let stored = snapshot.weights[name] else {
+                throw SnapshotMismatch(path: path, message: "no /weights/\(name) for layer \(name) of the architecture")
+            }
+            for (param, tensor, field) in [(weight, stored.weight, "weight"), (bias, stored.bias, "bias")] {
+                guard tensor.shape == param.value.shape else {
+                    throw SnapshotMismatch(path: path, message: "/weights/\(name)/\(field) has shape \(tensor.shape), the architecture needs \(param.value.shape)")
+                }
+                param.value = tensor
+                param.momentum = Tensor(zeros: tensor.shape)
+            }
+            if let m = snapshot.optimizer[name] {
+                guard m.weight.shape == weight.value.shape, m.bias.shape == bias.value.shape else {
+                    throw SnapshotMismatch(path: path, message: "/optimizer/\(name) shapes \(m.weight.shape), \(m.bias.shape) do not match the weights")
+                }
+                weight.momentum = m.weight
+                bias.momentum = m.bias
+            }
+        }
+        let known = Set(parameterLayers.map(\.name))
+        if let extra = snapshot.weights.keys.sorted().first(where: { !known.contains($0) }) {
+            throw SnapshotMismatch(path: path, message: "/weights/\(extra) is not a layer of the architecture")
+        }
+    }
+
+    /// The snapshot of this network's current weights and momentum buffers.
+    public func snapshot(epoch: Int, step: Int, trainerState: TrainerState?) -> Snapshot {
+        var weights: [String: LayerParameters] = [:], optimizer: [String: LayerParameters] = [:]
+        for (name, weight, bias) in parameterLayers {
+            weights[name] = LayerParameters(weight: weight.value, bias: bias.value)
+            optimizer[name] = LayerParameters(weight: weight.momentum, bias: bias.momentum)
+        }
+        return Snapshot(epoch: epoch, step: step, architecture: spec.json(), weights: weights,
+                        optimizer: optimizer, trainerState: trainerState)
+    }
+}

@@ -1,0 +1,125 @@
+import Foundation
+import Layers
+import Snapshots
+
+/// Where a run is in its life; `monitor --watch` stops following a run that is not `running`.
+public enum RunStatus: String, Codable, Sendable {
+    case running, finished, interrupted, failed
+}
+
+/// `run.json`: everything needed to reproduce or resume a run.
+public struct RunConfiguration: Codable, Sendable, Equatable {
+    public var formatVersion = 1
+    public var run: String
+    /// Preset name or the path of the model JSON given to `--model`.
+    public var model: String
+    public var architecture: ModelSpec
+    public var data: String
+    public var dataDir: String?
+    public var epochs: Int
+    public var batchSize: Int
+    public var learningRate: Float
+    public var momentum: Float
+    public var weightDecay: Float
+    public var maxFilterRMS: Float?
+    public var seed: UInt64
+    public var trainLimit: Int?
+    public var snapshotEpochs: [Int]
+    public var probes: Int
+    public var top: Int
+    public var status: RunStatus
+    public var message: String?
+    public var created: String
+    public var updated: String
+
+    public init(run: String, model: String, architecture: ModelSpec, data: String, dataDir: String?, epochs: Int,
+                batchSize: Int, learningRate: Float, momentum: Float, weightDecay: Float, maxFilterRMS: Float?, seed: UInt64,
+                trainLimit: Int?, snapshotEpochs: [Int], probes: Int, top: Int, status: RunStatus, message: String?,
+                created: String, updated: String) {
+        self.run = run; self.model = model; self.architecture = architecture; self.data = data; self.dataDir = dataDir
+        self.epochs = epochs; self.batchSize = batchSize; self.learningRate = learningRate; self.momentum = momentum
+        self.weightDecay = weightDecay; self.maxFilterRMS = maxFilterRMS; self.seed = seed; self.trainLimit = trainLimit
+        self.snapshotEpochs = snapshotEpochs; self.probes = probes; self.top = top; self.status = status
+        self.message = message; self.created = created; self.updated = updated
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case formatVersion = "format_version", run, model, architecture, data, epochs, momentum, seed, probes, top, status, message, created, updated
+        case dataDir = "data_dir", batchSize = "batch_size", learningRate = "learning_rate", weightDecay = "weight_decay"
+        case maxFilterRMS = "max_filter_rms", trainLimit = "train_limit", snapshotEpochs = "snapshot_epochs"
+    }
+}
+
+/// A run's folder, `Checkpoints/<run>/`: snapshots, `run.json`, `metrics.jsonl`.
+public struct RunDirectory: Sendable {
+    public let path: String
+    public init(path: String) { self.path = path }
+
+    public var name: String { URL(fileURLWithPath: path).lastPathComponent }
+    public var configPath: String { path + "/run.json" }
+    public var metricsPath: String { path + "/metrics.jsonl" }
+    public func snapshotPath(epoch: Int) -> String { path + "/" + SnapshotFiles.fileName(epoch: epoch) }
+
+    /// Run names become folder names and appear in reports: a safe character set only.
+    public static func validate(runName: String) throws {
+        guard runName.range(of: "^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$", options: .regularExpression) != nil, !runName.contains("..") else {
+            throw RunError("invalid run name \"\(runName)\": use 1-100 letters, digits, '_', '.', '-', starting with a letter or digit (no '/', no '..')")
+        }
+    }
+
+    public func create() throws {
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        } catch {
+            throw RunError("\(path): cannot create the run directory (\(error.localizedDescription))")
+        }
+        guard access(path, W_OK) == 0 else { throw RunError("\(path): directory is not writable") }
+    }
+
+    public func writeConfig(_ config: RunConfiguration) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try AtomicFile.write(try encoder.encode(config), to: configPath)
+    }
+
+    public func readConfig() throws -> RunConfiguration? {
+        guard let data = FileManager.default.contents(atPath: configPath) else { return nil }
+        do { return try JSONDecoder().decode(RunConfiguration.self, from: data) } catch {
+            throw RunError("\(configPath): not a valid run configuration (\(error))")
+        }
+    }
+
+    /// Epoch metrics so far; a torn last line (from a killed process) is ignored.
+    public func readMetrics() -> [EpochMetrics] {
+        guard let text = try? String(contentsOfFile: metricsPath, encoding: .utf8) else { return [] }
+        return text.split(separator: "\n").compactMap { try? JSONDecoder().decode(EpochMetrics.self, from: Data($0.utf8)) }
+    }
+
+    /// Rewrites the metrics file whole (atomically): the list is short, and a rewrite can also drop
+    /// epochs that a resumed run will train again.
+    public func writeMetrics(_ metrics: [EpochMetrics]) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let lines = try metrics.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
+        try AtomicFile.write(lines.map { $0 + "\n" }.joined(), to: metricsPath)
+    }
+
+    /// Snapshots by epoch; none when the directory does not exist yet.
+    public func snapshots() throws -> [(epoch: Int, path: String)] {
+        guard FileManager.default.fileExists(atPath: path) else { return [] }
+        return try SnapshotFiles.list(in: path)
+    }
+}
+
+public struct RunError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+public enum Timestamp {
+    public static func now() -> String {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime]
+        return f.string(from: Date())
+    }
+}

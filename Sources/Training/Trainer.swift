@@ -1,0 +1,161 @@
+import Foundation
+import Tensors
+import Layers
+import Snapshots
+
+/// Progress within an epoch, reported after every batch.
+public struct BatchProgress: Sendable {
+    public var epoch: Int
+    public var batch: Int
+    public var batches: Int
+    public var imagesSeen: Int
+    public var images: Int
+    /// Mean loss over this epoch's batches so far.
+    public var runningLoss: Double
+    public var elapsed: Double
+}
+
+/// One line of `metrics.jsonl`.
+public struct EpochMetrics: Codable, Sendable, Equatable {
+    public var epoch: Int
+    public var step: Int
+    /// nil for epoch 0 (no training yet).
+    public var trainLoss: Double?
+    public var trainAccuracy: Double?
+    public var testLoss: Double
+    public var testAccuracy: Double
+    public var seconds: Double
+    public var imagesPerSecond: Double?
+
+    enum CodingKeys: String, CodingKey {
+        case epoch, step, seconds
+        case trainLoss = "train_loss", trainAccuracy = "train_accuracy"
+        case testLoss = "test_loss", testAccuracy = "test_accuracy"
+        case imagesPerSecond = "images_per_second"
+    }
+}
+
+/// Training stopped because the loss stopped being a finite number.
+public struct TrainingDiverged: Error, CustomStringConvertible {
+    public var epoch: Int
+    public var step: Int
+    public var learningRate: Float
+    public var description: String {
+        "training diverged: the loss became non-finite in epoch \(epoch) at step \(step); try a smaller --learning-rate (now \(learningRate)), e.g. \(learningRate / 10), or --max-filter-rms 0.1"
+    }
+}
+
+/// SGD over a data set, one epoch at a time. Owns the run's only random generator, whose
+/// state goes into every snapshot, so a resumed run continues bit for bit.
+public final class Trainer {
+    public let network: Network
+    public let train: Dataset
+    public let test: Dataset
+    public var optimizer: SGD
+    public let batchSize: Int
+    public private(set) var epoch = 0
+    public private(set) var step = 0
+    public private(set) var rng: Xoshiro256
+    /// Checked between batches; set from a signal handler to stop after the current batch.
+    public var shouldStop: @Sendable () -> Bool = { false }
+
+    /// `train` and `test` must already be normalized.
+    public init(network: Network, train: Dataset, test: Dataset, optimizer: SGD, batchSize: Int, seed: UInt64) {
+        self.network = network
+        self.train = train
+        self.test = test
+        self.optimizer = optimizer
+        self.batchSize = batchSize
+        self.rng = Xoshiro256(seed: seed)
+    }
+
+    /// Fresh He-normal weights from the run's generator (the first draws of the stream).
+    public func initializeWeights() {
+        network.initialize(rng: &rng)
+    }
+
+    /// Continues from a snapshot written by `snapshot()`: weights, momentum, counters, generator.
+    public func restore(_ snapshot: Snapshot, path: String) throws {
+        try network.load(snapshot, path: path)
+        epoch = snapshot.epoch
+        step = snapshot.step
+        guard let words = snapshot.trainerState?.rngState, let restored = Xoshiro256(state: words) else {
+            throw SnapshotMismatch(path: path, message: "has no trainer state (/trainer/rng_state), so the run cannot resume from it exactly")
+        }
+        rng = restored
+    }
+
+    public func snapshot(partial: Bool = false) -> Snapshot {
+        network.snapshot(epoch: epoch, step: step, trainerState: TrainerState(rngState: rng.state, partial: partial))
+    }
+
+    /// Trains one epoch over a fresh shuffle; returns nil if `shouldStop` ended it early.
+    public func trainEpoch(progress: (BatchProgress) -> Void = { _ in }) throws -> EpochMetrics? {
+        let start = Date()
+        let n = train.count
+        var order = Array(0..<n)
+        for i in stride(from: n - 1, to: 0, by: -1) { order.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
+        let batches = (n + batchSize - 1) / batchSize
+        let sample = train.inputShape.reduce(1, *)
+        var lossSum = 0.0, correct = 0, seen = 0
+        var batch = Tensor(zeros: [batchSize] + train.inputShape)
+        for b in 0..<batches {
+            if shouldStop() { return nil }
+            let indices = order[(b * batchSize)..<min(n, (b + 1) * batchSize)]
+            if batch.shape[0] != indices.count { batch = Tensor(zeros: [indices.count] + train.inputShape) }
+            var labels = [Int]()
+            labels.reserveCapacity(indices.count)
+            batch.data.withUnsafeMutableBufferPointer { dst in
+                train.images.data.withUnsafeBufferPointer { src in
+                    for (j, i) in indices.enumerated() {
+                        (dst.baseAddress! + j * sample).update(from: src.baseAddress! + i * sample, count: sample)
+                    }
+                }
+            }
+            for i in indices { labels.append(train.labels[i]) }
+
+            let seed = rng.next()
+            network.zeroGradients()
+            let logits = network.forward(batch, mode: .training(seed: seed))
+            let result = SoftmaxCrossEntropy.evaluate(logits: logits, labels: labels)
+            guard result.loss.isFinite else {
+                throw TrainingDiverged(epoch: epoch + 1, step: step + 1, learningRate: optimizer.learningRate)
+            }
+            _ = network.backward(result.gradient, rule: .gradient, accumulateParameterGradients: true)
+            optimizer.step(network)
+            step += 1
+            lossSum += result.loss * Double(indices.count)
+            correct += result.correct
+            seen += indices.count
+            progress(BatchProgress(epoch: epoch + 1, batch: b + 1, batches: batches, imagesSeen: seen, images: n,
+                                   runningLoss: lossSum / Double(seen), elapsed: Date().timeIntervalSince(start)))
+        }
+        let trainSeconds = Date().timeIntervalSince(start)
+        epoch += 1
+        let (testLoss, testAccuracy) = evaluate(test)
+        return EpochMetrics(epoch: epoch, step: step, trainLoss: lossSum / Double(seen), trainAccuracy: Double(correct) / Double(seen),
+                            testLoss: testLoss, testAccuracy: testAccuracy, seconds: Date().timeIntervalSince(start),
+                            imagesPerSecond: Double(seen) / trainSeconds)
+    }
+
+    /// Metrics of the current weights before any training (epoch 0).
+    public func initialMetrics() -> EpochMetrics {
+        let start = Date()
+        let (loss, accuracy) = evaluate(test)
+        return EpochMetrics(epoch: epoch, step: step, trainLoss: nil, trainAccuracy: nil, testLoss: loss,
+                            testAccuracy: accuracy, seconds: Date().timeIntervalSince(start), imagesPerSecond: nil)
+    }
+
+    /// Mean loss and accuracy in inference mode (dropout off).
+    public func evaluate(_ data: Dataset, batchSize: Int = 500) -> (loss: Double, accuracy: Double) {
+        var lossSum = 0.0, correct = 0
+        for start in stride(from: 0, to: data.count, by: batchSize) {
+            let end = min(data.count, start + batchSize)
+            let logits = network.forward(data.images.slice(start..<end), mode: .inference)
+            let result = SoftmaxCrossEntropy.evaluate(logits: logits, labels: Array(data.labels[start..<end]))
+            lossSum += result.loss * Double(end - start)
+            correct += result.correct
+        }
+        return (lossSum / Double(max(1, data.count)), Double(correct) / Double(max(1, data.count)))
+    }
+}

@@ -1,0 +1,132 @@
+import Foundation
+import Tensors
+import Layers
+import Snapshots
+
+/// What a training session reports while it runs; the CLI turns these into progress output and
+/// runs the monitor on each snapshot.
+public enum TrainingEvent {
+    case started(epoch: Int, of: Int, resumed: Bool)
+    case batch(BatchProgress)
+    case epochFinished(EpochMetrics)
+    case snapshotWritten(epoch: Int, path: String)
+}
+
+/// Runs a whole training job into its run directory: snapshots at the chosen epochs,
+/// `metrics.jsonl` after every epoch, `run.json` with the configuration and status.
+public final class TrainingSession {
+    public private(set) var config: RunConfiguration
+    public let directory: RunDirectory
+    public let trainer: Trainer
+    private var metrics: [EpochMetrics]
+
+    /// Prepares a new run, or with `resume` continues from the newest snapshot in `directory`.
+    /// `data` holds raw [0, 1] pixels; normalization comes from the architecture, or is measured on
+    /// the training split for a new run whose model names none.
+    public init(config: RunConfiguration, directory: RunDirectory, data: DatasetPair, resume: Bool) throws {
+        var config = config
+        let snapshots = try directory.snapshots()
+        var resumeFrom: (snapshot: Snapshot, path: String)? = nil
+        if resume {
+            guard let newest = snapshots.last else {
+                throw RunError("\(directory.path): nothing to resume (no snapshots); start the run without --resume")
+            }
+            resumeFrom = (try Snapshot.read(from: newest.path), newest.path)
+            let spec = try ModelSpec.decode(json: resumeFrom!.snapshot.architecture, source: newest.path)
+            config.architecture = spec
+        } else if !snapshots.isEmpty {
+            throw RunError("\(directory.path) already holds snapshots; pass --resume to continue it, or choose another --run name")
+        }
+        if config.architecture.normalization == nil {
+            config.architecture.normalization = Normalization.measure(data.train.images)
+        }
+        let network = try Network(spec: config.architecture, source: config.model)
+        let normalization = config.architecture.normalization!
+        guard data.train.inputShape == config.architecture.input else {
+            throw RunError("the data set's images are \(data.train.inputShape) but the model expects input \(config.architecture.input)")
+        }
+        let train = data.train.normalized(by: normalization), test = data.test.normalized(by: normalization)
+        let trainer = Trainer(network: network, train: train, test: test,
+                              optimizer: SGD(learningRate: config.learningRate, momentum: config.momentum,
+                                             weightDecay: config.weightDecay, maxFilterRMS: config.maxFilterRMS),
+                              batchSize: config.batchSize, seed: config.seed)
+        if let (snapshot, path) = resumeFrom {
+            try trainer.restore(snapshot, path: path)
+            metrics = directory.readMetrics().filter { $0.epoch <= snapshot.epoch }
+        } else {
+            trainer.initializeWeights()
+            metrics = []
+        }
+        self.config = config
+        self.directory = directory
+        self.trainer = trainer
+    }
+
+    public var metricsSoFar: [EpochMetrics] { metrics }
+
+    /// Trains up to `config.epochs`. Returns the final status (`finished`, or `interrupted` when
+    /// `trainer.shouldStop` fired). A divergence is recorded in run.json and rethrown.
+    @discardableResult
+    public func run(onEvent: (TrainingEvent) throws -> Void) throws -> RunStatus {
+        try directory.create()
+        config.status = .running
+        config.updated = Timestamp.now()
+        try directory.writeConfig(config)
+        let resumed = trainer.epoch > 0 || !metrics.isEmpty
+        try onEvent(.started(epoch: trainer.epoch, of: config.epochs, resumed: resumed))
+
+        if trainer.epoch == 0 && metrics.isEmpty {
+            let initial = trainer.initialMetrics()
+            try record(initial, onEvent: onEvent)
+        }
+        do {
+            while trainer.epoch < config.epochs {
+                guard let m = try trainer.trainEpoch(progress: { p in try? onEvent(.batch(p)) }) else {
+                    try finish(.interrupted, message: "interrupted during epoch \(trainer.epoch + 1); resume with --resume from epoch \(trainer.epoch)")
+                    return .interrupted
+                }
+                try record(m, onEvent: onEvent)
+            }
+        } catch let error as TrainingDiverged {
+            try? finish(.failed, message: error.description)
+            throw error
+        }
+        try finish(.finished, message: nil)
+        return .finished
+    }
+
+    /// Whether `epoch` gets a snapshot: the chosen epochs, and always the last one, so a finished
+    /// run can be monitored and extended with --resume.
+    public func snapshots(epoch: Int) -> Bool {
+        config.snapshotEpochs.contains(epoch) || epoch == config.epochs
+    }
+
+    private func record(_ m: EpochMetrics, onEvent: (TrainingEvent) throws -> Void) throws {
+        metrics.append(m)
+        try directory.writeMetrics(metrics)
+        if snapshots(epoch: m.epoch) {
+            let path = directory.snapshotPath(epoch: m.epoch)
+            try trainer.snapshot().write(to: path)
+            try onEvent(.epochFinished(m))
+            try onEvent(.snapshotWritten(epoch: m.epoch, path: path))
+        } else {
+            try onEvent(.epochFinished(m))
+        }
+    }
+
+    private func finish(_ status: RunStatus, message: String?) throws {
+        config.status = status
+        config.message = message
+        config.updated = Timestamp.now()
+        try directory.writeConfig(config)
+    }
+}
+
+extension Dataset {
+    /// `(x - mean) / std` per channel.
+    public func normalized(by normalization: Normalization) -> Dataset {
+        var copy = self
+        normalization.apply(to: &copy.images)
+        return copy
+    }
+}

@@ -1,0 +1,89 @@
+// deconvscope-bench: measured numbers for `make bench`, in a release build. Never part of the tests.
+import Foundation
+import COpenBLAS
+import Tensors
+import Layers
+import Training
+import Monitoring
+
+setvbuf(stdout, nil, _IOLBF, 0)
+let cores = ProcessInfo.processInfo.activeProcessorCount
+
+func seconds(_ body: () -> Void) -> Double {
+    let start = DispatchTime.now().uptimeNanoseconds
+    body()
+    return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+}
+
+/// Best of several runs of a 1024^3 sgemm: the machine's arithmetic peak as our code sees it.
+func sgemmGFLOPs(threads: Int) -> Double {
+    BLASThreads.set(threads)
+    let n = 1024
+    var rng = Xoshiro256(seed: 1)
+    let a = (0..<(n * n)).map { _ in rng.nextUnitFloat() }, b = (0..<(n * n)).map { _ in rng.nextUnitFloat() }
+    var c = [Float](repeating: 0, count: n * n)
+    var best = Double.infinity
+    for _ in 0..<5 {
+        let t = seconds { a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in c.withUnsafeMutableBufferPointer { cp in
+            gemm(m: n, n: n, k: n, a: ap.baseAddress!, lda: n, b: bp.baseAddress!, ldb: n, c: cp.baseAddress!, ldc: n)
+        } } } }
+        best = min(best, t)
+    }
+    return 2 * Double(n * n * n) / best / 1e9
+}
+
+func peakResidentMiB() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_maxrss) / 1024   // ru_maxrss is in KiB on Linux
+}
+
+print("deconvscope-bench (release, \(cores) cores)")
+let peak1 = sgemmGFLOPs(threads: 1)
+let peak = sgemmGFLOPs(threads: cores)
+print(String(format: "cblas_sgemm 1024^3:        %7.1f GFLOP/s (1 thread)  %7.1f GFLOP/s (%d threads)", peak1, peak, cores))
+
+// Training: zf-fmnist, batch 128, on real Fashion-MNIST (synthetic images if the package is absent).
+let data: DatasetPair
+do { data = try DatasetLoader.load(.fashionMNIST, directory: nil) } catch {
+    print("note: \(error); timing on random images instead")
+    var rng = Xoshiro256(seed: 2)
+    func fake(_ n: Int) -> Dataset {
+        Dataset(name: "random", images: Tensor(shape: [n, 1, 28, 28], data: (0..<(n * 784)).map { _ in rng.nextUnitFloat() }),
+                labels: (0..<n).map { $0 % 10 }, classNames: (0..<10).map(String.init))
+    }
+    data = DatasetPair(train: fake(12_800), test: fake(1_024))
+}
+let spec = ModelPreset.zfFMNIST.spec
+let norm = spec.normalization!
+let network = try Network(spec: spec)
+let steps = Int(ProcessInfo.processInfo.environment["BENCH_STEPS"] ?? "60") ?? 60
+let trainer = Trainer(network: network, train: data.train.prefix(128 * (steps + 10)).normalized(by: norm),
+                      test: data.test.prefix(256).normalized(by: norm),
+                      optimizer: SGD(learningRate: 0.01, momentum: 0.9), batchSize: 128, seed: 0)
+trainer.initializeWeights()
+BLASThreads.set(cores)
+var timed = (images: 0, seconds: 0.0)
+var warm = 0
+_ = try trainer.trainEpoch { p in
+    // The first 10 batches warm caches and buffers; the rest are timed.
+    warm += 1
+    if warm == 10 { timed = (p.imagesSeen, p.elapsed) }
+    if p.batch == p.batches { timed = (p.imagesSeen - timed.images, p.elapsed - timed.seconds) }
+}
+let imagesPerSecond = Double(timed.images) / timed.seconds
+let flopPerImage = 68.8e6
+let trainGFLOPs = imagesPerSecond * flopPerImage / 1e9
+print(String(format: "training zf-fmnist b=128:  %7.0f images/s  %6.1f GFLOP/s  = %3.0f%% of sgemm peak  (%d steps timed; PyTorch 2.15 CPU: ~2050 images/s)",
+             imagesPerSecond, trainGFLOPs, 100 * trainGFLOPs / peak, steps))
+
+// Monitor: one snapshot, P = 1024, k = 9, both conv layers.
+let probeCount = 1024
+let probes = ProbeSet(test: data.test, count: probeCount, normalization: norm)
+let replay = Replay(network: network, probes: probes, k: 9)
+_ = replay.analyze(epoch: 0, step: 0)  // warm-up
+var monitorBest = Double.infinity
+for _ in 0..<3 { monitorBest = min(monitorBest, seconds { _ = replay.analyze(epoch: 1, step: 0) }) }
+print(String(format: "monitor snapshot:          %7.3f s  (P = %d, k = 9, %d projections; PyTorch 2.15: 0.64 s)",
+             monitorBest, probes.count, 9 * (32 + 64)))
+print(String(format: "peak resident memory:      %7.0f MiB", peakResidentMiB()))

@@ -1,0 +1,1 @@
+print("deconvscope CLI is being wired")

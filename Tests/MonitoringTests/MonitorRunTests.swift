@@ -1,0 +1,106 @@
+import XCTest
+import Foundation
+import Tensors
+import Layers
+import Snapshots
+import Training
+@testable import Monitoring
+
+final class MonitorRunTests: XCTestCase {
+    private func tinyRun() throws -> (root: String, run: RunDirectory, test: Dataset) {
+        let root = NSTemporaryDirectory() + "deconvscope-monitor-" + UUID().uuidString
+        let data = try DatasetLoader.load(.fashionMNIST, directory: nil)
+        let small = DatasetPair(train: data.train.prefix(128), test: data.test.prefix(40))
+        let spec = ModelSpec(input: [1, 28, 28], classes: 10, normalization: nil, layers: [
+            .conv("conv1", 4, kernel: 5, stride: 1, padding: 2), .relu, .maxpool(kernel: 3, stride: 2, padding: 1),
+            .conv("conv2", 6, kernel: 5, stride: 1, padding: 2), .relu, .maxpool(kernel: 3, stride: 2, padding: 1),
+            .flatten, .linear("fc", 10),
+        ])
+        let config = RunConfiguration(run: "tiny", model: "test", architecture: spec, data: "fashion-mnist", dataDir: nil, epochs: 2,
+                                      batchSize: 32, learningRate: 0.01, momentum: 0.9, weightDecay: 0, maxFilterRMS: nil, seed: 1,
+                                      trainLimit: 128, snapshotEpochs: [0, 1, 2], probes: 24, top: 4, status: .running, message: nil,
+                                      created: "t", updated: "t")
+        let run = RunDirectory(path: root + "/Checkpoints/tiny")
+        try TrainingSession(config: config, directory: run, data: small, resume: false).run { _ in }
+        return (root, run, small.test)
+    }
+
+    private func options(force: Bool = false) -> MonitorOptions {
+        var o = MonitorOptions()
+        o.probes = 24
+        o.top = 4
+        o.force = force
+        return o
+    }
+
+    func testIncrementalRerunTouchesNoProcessedSnapshot() throws {
+        let (root, run, test) = try tinyRun()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let reports = root + "/Reports/tiny"
+        let monitor = try Monitor(run: run, reportDirectory: reports, options: options(), testData: test)
+        var processed: [Int] = []
+        let findings = try monitor.pass { processed.append($0.epoch) }
+        XCTAssertEqual(processed, [0, 1, 2])
+        XCTAssertEqual(findings.epochs.map(\.epoch), [0, 1, 2])
+        XCTAssertEqual(findings.probes, 24)
+
+        func stamps() throws -> [String: Date] {
+            var s: [String: Date] = [:]
+            for e in [0, 1, 2] {
+                s["\(e)"] = try FileManager.default.attributesOfItem(atPath: monitor.dataPath(epoch: e))[.modificationDate] as? Date
+            }
+            return s
+        }
+        let before = try stamps()
+        Thread.sleep(forTimeInterval: 0.05)
+        let again = try Monitor(run: run, reportDirectory: reports, options: options(), testData: test)
+        XCTAssertTrue(try again.pending().isEmpty)
+        processed = []
+        try again.pass { processed.append($0.epoch) }
+        XCTAssertEqual(processed, [], "nothing to redo")
+        XCTAssertEqual(try stamps(), before, "processed data files untouched")
+
+        processed = []
+        try Monitor(run: run, reportDirectory: reports, options: options(force: true), testData: test).pass { processed.append($0.epoch) }
+        XCTAssertEqual(processed, [0, 1, 2], "--force redoes all")
+    }
+
+    func testDataFileFollowsTheContractAndReadsBackWithH5py() throws {
+        let (root, run, test) = try tinyRun()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let monitor = try Monitor(run: run, reportDirectory: root + "/Reports/tiny", options: options(), testData: test)
+        try monitor.pass()
+        let path = monitor.dataPath(epoch: 1)
+        let back = try MonitorDataFile.read(from: path, layers: ["conv1", "conv2"])
+        XCTAssertEqual(back.layers.map(\.name), ["conv1", "conv2"])
+        XCTAssertEqual(back.layers[0].top.count, 4)
+        XCTAssertEqual(back.layers[0].top[0].count, 4)
+
+        let script = """
+        import h5py, sys
+        f = h5py.File(sys.argv[1], "r")
+        for layer, c in (("conv1", 4), ("conv2", 6)):
+            g = f[layer]
+            assert g["top_images"].shape == (c, 4) and g["top_images"].dtype == "int64", g["top_images"]
+            assert g["top_positions"].shape == (c, 4, 2) and g["top_positions"].dtype == "int64"
+            assert g["top_activations"].shape == (c, 4) and g["top_activations"].dtype == "float32"
+            assert g["projections"].shape == (c, 4, 1, 28, 28) and g["projections"].dtype == "float32"
+            acts = g["top_activations"][...]
+            assert (acts[:, :-1] >= acts[:, 1:]).all(), "strongest first"
+            assert (g["top_images"][...] < 24).all()
+        print("ok")
+        """
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", "-c", script, path]
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = out
+        try p.run()
+        p.waitUntilExit()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        if text.contains("No module named 'h5py'") { throw XCTSkip("h5py not installed (make test installs it)") }
+        XCTAssertEqual(p.terminationStatus, 0, text)
+        XCTAssertTrue(text.contains("ok"), text)
+    }
+}
