@@ -81,7 +81,7 @@ extension Snapshot {
     private static func writeLayers(_ layers: [String: LayerParameters], under group: String, to file: HDF5File) throws {
         for name in layers.keys.sorted() {
             let parameters = layers[name]!
-            for (dataset, tensor) in [("weight", parameters.weight), ("bias", parameters.weight)] {
+            for (dataset, tensor) in [("weight", parameters.weight), ("bias", parameters.bias)] {
                 try file.writeFloat32("\(group)/\(name)/\(dataset)", shape: tensor.shape, values: tensor.data)
             }
         }
