@@ -118,11 +118,17 @@ public struct Findings: Codable, Sendable {
     public var thresholds: DiagnosticThresholds
     public var configuration: RunConfiguration?
     public var metrics: [EpochMetrics]
+    /// Per monitored layer: how its features change between consecutive snapshots.
+    public var convergence: [LayerConvergence]
+    public var convergenceThresholds: ConvergenceThresholds
+    /// Per monitored layer: when filters died and whether they recovered.
+    public var deaths: [String: [DeathRecord]]
     /// Why the curves are missing, when they are.
     public var metricsNote: String?
 
     enum CodingKeys: String, CodingKey {
-        case run, probes, top, epochs, status, updated, data, model, audits, thresholds, configuration, metrics
+        case run, probes, top, epochs, status, updated, data, model, audits, thresholds, configuration, metrics, convergence, deaths
+        case convergenceThresholds = "convergence_thresholds"
         case classNames = "class_names", inputShape = "input_shape", monitoredLayers = "monitored_layers", metricsNote = "metrics_note"
     }
 }

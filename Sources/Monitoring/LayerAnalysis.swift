@@ -47,4 +47,8 @@ public struct SnapshotAnalysis: Sendable {
     public var step: Int
     public var probes: Int
     public var layers: [LayerAnalysis]
+    /// Occlusion maps of the first probes (empty when occlusion is off), and the square used.
+    public var occlusion: [OcclusionMap] = []
+    public var occlusionSize = 0
+    public var occlusionStride = 0
 }

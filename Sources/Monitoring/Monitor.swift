@@ -9,6 +9,8 @@ public struct MonitorOptions: Sendable {
     public var top = 9
     public var force = false
     public var thresholds = DiagnosticThresholds()
+    public var convergence = ConvergenceThresholds()
+    public var occlusion = OcclusionOptions()
     public init() {}
 }
 
@@ -96,7 +98,11 @@ public final class Monitor {
         if ProbeFile.count(at: probesPath) != probes.count {
             try ProbeFile.write(probes, source: probeSource, to: probesPath)
         }
-        let analysis = Replay(network: network, probes: probes, k: options.top).analyze(epoch: snapshot.epoch, step: snapshot.step)
+        var analysis = Replay(network: network, probes: probes, k: options.top).analyze(epoch: snapshot.epoch, step: snapshot.step)
+        if options.occlusion.images > 0 {
+            analysis.occlusion = Occlusion.maps(network: network, probes: probes, options: options.occlusion)
+            (analysis.occlusionSize, analysis.occlusionStride) = options.occlusion.resolved(imageSide: min(probes.imageShape[1], probes.imageShape[2]))
+        }
         try MonitorDataFile.write(analysis, k: options.top, to: dataPath(epoch: epoch))
         return analysis
     }
@@ -127,11 +133,18 @@ public final class Monitor {
         let metrics = run.readMetrics()
         let accuracy = Dictionary(metrics.map { ($0.epoch, $0.testAccuracy) }, uniquingKeysWith: { $1 })
         var epochs: [EpochFindings] = []
+        var analyses: [SnapshotAnalysis] = []
         for snap in snapshots where FileManager.default.fileExists(atPath: dataPath(epoch: snap.epoch)) {
             let analysis = try MonitorDataFile.read(from: dataPath(epoch: snap.epoch), layers: order)
             let layers = analysis.layers.map { Diagnostics.evaluate($0, thresholds: options.thresholds, imageShape: network.spec.input) }
             epochs.append(EpochFindings(epoch: analysis.epoch, step: analysis.step, testAccuracy: accuracy[analysis.epoch], layers: layers))
+            analyses.append(analysis)
         }
+        let convergence = order.map { name in
+            Convergence.layer(name, epochs: analyses.compactMap { a in a.layers.first { $0.name == name }.map { (a.epoch, $0) } },
+                              thresholds: options.convergence)
+        }
+        let deaths = Dictionary(uniqueKeysWithValues: order.map { ($0, DeathRecord.history(layer: $0, epochs: epochs)) })
         let probeInfo = try? ProbeFile.read(from: probesPath)
         let current = (try? run.readConfig()) ?? config   // status changes while a run trains
         let findings = Findings(
@@ -140,7 +153,8 @@ public final class Monitor {
             updated: Timestamp.now(), data: config?.data ?? (testData?.name ?? "unknown"),
             classNames: probeInfo?.classNames ?? [], inputShape: network.spec.input, monitoredLayers: order,
             model: Diagnostics.modelTable(network), audits: Diagnostics.audit(network), thresholds: options.thresholds,
-            configuration: current, metrics: metrics,
+            configuration: current, metrics: metrics, convergence: convergence, convergenceThresholds: options.convergence,
+            deaths: deaths,
             metricsNote: metrics.isEmpty ? "This run directory has no metrics.jsonl (its snapshots were not written by `deconvscope train`), so there are no training curves." : nil)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

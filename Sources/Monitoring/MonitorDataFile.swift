@@ -14,6 +14,11 @@ import Snapshots
 ///   weight float32 (F, C, kh, kw), bias float32 (F)     -- the conv's parameters in this snapshot
 /// Attributes on `<layer>`: sampling_stride, conv_stride, kernel (int64).
 /// Root attributes: format "deconvscope.monitor", format_version 1, epoch, step, probes, top.
+///
+/// Group `/occlusion` (when occlusion ran; N images, an R x Q grid of square positions):
+///   images, labels, features, clean_predicted int64 (N); feature_activation, correct_probability
+///   float32 (N, R, Q); predicted int64 (N, R, Q); clean_activation, clean_probability float32 (N);
+///   attributes size, stride (int64).
 public enum MonitorDataFile {
     public static let format = "deconvscope.monitor"
     public static let formatVersion: Int64 = 1
@@ -59,12 +64,51 @@ public enum MonitorDataFile {
                 try file.setInt64Attribute("map_height", Int64(layer.mapShape[0]), on: g)
                 try file.setInt64Attribute("map_width", Int64(layer.mapShape[1]), on: g)
             }
+            try writeOcclusion(analysis, to: file)
             try file.close()
             guard rename(temp, path) == 0 else { throw AtomicFile.WriteError(path: path, reason: String(cString: strerror(errno))) }
         } catch {
             unlink(temp)
             throw error
         }
+    }
+
+    private static func writeOcclusion(_ analysis: SnapshotAnalysis, to file: HDF5File) throws {
+        let maps = analysis.occlusion
+        guard let first = maps.first else { return }
+        let n = maps.count, grid = [first.rows, first.cols]
+        try file.createGroup("/occlusion")
+        try file.writeInt64("/occlusion/images", shape: [n], values: maps.map { Int64($0.image) })
+        try file.writeInt64("/occlusion/labels", shape: [n], values: maps.map { Int64($0.label) })
+        try file.writeInt64("/occlusion/features", shape: [n], values: maps.map { Int64($0.feature) })
+        try file.writeFloat32("/occlusion/feature_activation", shape: [n] + grid, values: maps.flatMap(\.featureActivation))
+        try file.writeFloat32("/occlusion/correct_probability", shape: [n] + grid, values: maps.flatMap(\.correctProbability))
+        try file.writeInt64("/occlusion/predicted", shape: [n] + grid, values: maps.flatMap { $0.predicted.map(Int64.init) })
+        try file.writeFloat32("/occlusion/clean_activation", shape: [n], values: maps.map(\.cleanActivation))
+        try file.writeFloat32("/occlusion/clean_probability", shape: [n], values: maps.map(\.cleanProbability))
+        try file.writeInt64("/occlusion/clean_predicted", shape: [n], values: maps.map { Int64($0.cleanPredicted) })
+        try file.setInt64Attribute("size", Int64(analysis.occlusionSize), on: "/occlusion")
+        try file.setInt64Attribute("stride", Int64(analysis.occlusionStride), on: "/occlusion")
+    }
+
+    private static func readOcclusion(_ file: HDF5File, into analysis: inout SnapshotAnalysis) throws {
+        guard try file.exists("/occlusion") else { return }
+        let images = try file.readInt64("/occlusion/images").values, labels = try file.readInt64("/occlusion/labels").values
+        let features = try file.readInt64("/occlusion/features").values
+        let act = try file.readFloat32("/occlusion/feature_activation"), prob = try file.readFloat32("/occlusion/correct_probability").values
+        let pred = try file.readInt64("/occlusion/predicted").values
+        let ca = try file.readFloat32("/occlusion/clean_activation").values, cp = try file.readFloat32("/occlusion/clean_probability").values
+        let cpred = try file.readInt64("/occlusion/clean_predicted").values
+        let rows = act.shape[1], cols = act.shape[2], cells = rows * cols
+        analysis.occlusion = images.indices.map { i in
+            OcclusionMap(image: Int(images[i]), label: Int(labels[i]), feature: Int(features[i]), rows: rows, cols: cols,
+                         featureActivation: Array(act.values[(i * cells)..<((i + 1) * cells)]),
+                         correctProbability: Array(prob[(i * cells)..<((i + 1) * cells)]),
+                         predicted: pred[(i * cells)..<((i + 1) * cells)].map(Int.init),
+                         cleanActivation: ca[i], cleanProbability: cp[i], cleanPredicted: Int(cpred[i]))
+        }
+        analysis.occlusionSize = Int(try file.int64Attribute("size", on: "/occlusion") ?? 0)
+        analysis.occlusionStride = Int(try file.int64Attribute("stride", on: "/occlusion") ?? 0)
     }
 
     /// Reads a file written by `write`, layers in `order` (the network's block order).
@@ -107,6 +151,8 @@ public enum MonitorDataFile {
                 weight: try tensor("weight"), bias: try tensor("bias"),
                 samplingStride: try int("sampling_stride", on: g), convStride: try int("conv_stride", on: g), kernel: try int("kernel", on: g)))
         }
-        return SnapshotAnalysis(epoch: try int("epoch"), step: try int("step"), probes: try int("probes"), layers: layers)
+        var analysis = SnapshotAnalysis(epoch: try int("epoch"), step: try int("step"), probes: try int("probes"), layers: layers)
+        try readOcclusion(file, into: &analysis)
+        return analysis
     }
 }

@@ -52,6 +52,8 @@ final class Conv2DTests: XCTestCase {
         XCTAssertEqual(dx2, dx, "backward is repeatable \(label)", file: file, line: line)
         assertClose(conv.weight.gradient, Tensor(shape: dw.shape, data: dw.data.map { 2 * $0 }), rtol: 1e-4, atol: 2 * atol,
                     "accumulated weight gradient \(label)", file: file, line: line)
+        assertClose(conv.bias.gradient, Tensor(shape: db.shape, data: db.data.map { 2 * $0 }), rtol: 1e-4, atol: 2 * atol,
+                    "accumulated bias gradient \(label)", file: file, line: line)
     }
 
     /// N=3, C=2, H=7, W=9, 3x3 kernels at strides 1, 2, 4 and paddings 0, 1, 2, 5 (padding 5 > kernel:

@@ -28,7 +28,7 @@ final class GradientCheckTests: XCTestCase {
     }
 
     /// Distinct inputs: a shuffled ladder 0.1 apart, perturbed by 0.01 < half the gap, so no switch
-    /// moves (the checker would report it as skipped and maxSkipped is 0).
+    /// moves (the checker would report a one-sided or skipped coordinate, and allows none).
     func testMaxPoolOverlapping() {
         var rng = Xoshiro256(seed: 307)
         for (k, s, p) in [(3, 2, 1), (3, 1, 1), (2, 2, 0)] {
@@ -76,7 +76,7 @@ final class GradientCheckTests: XCTestCase {
 
     /// conv-relu-maxpool-conv-relu-maxpool-flatten-linear-relu-dropout-linear, gradient with respect to
     /// the input and every parameter. A coordinate whose perturbation flips a ReLU or moves a switch
-    /// anywhere in the network is skipped; only a few may be.
+    /// anywhere in the network is compared one-sided or, if both sides do, skipped; only a few may be.
     func testWholeNetwork() {
         // (2, 11, 10) -> c1 (3, 11, 10) -> pool (3, 6, 5) -> c2 (4, 3, 3) -> pool (4, 2, 2) -> 16 -> 6 -> 3
         let net = makeNetwork(input: [2, 11, 10], classes: 3, [
@@ -111,14 +111,14 @@ final class GradientCheckTests: XCTestCase {
             checks.append(centralDifferences(target: bias, analytic: bias.gradient.data, eps: 1e-3, label: "d/d\(name).bias", loss: loss))
         }
         for c in checks {
-            print("DEBUG", c.checked, c.oneSided, c.skipped)
             XCTAssertGreaterThan(c.checked, 0, "a whole parameter went unchecked")
             total.checked += c.checked; total.oneSided += c.oneSided; total.skipped += c.skipped; total.failures += c.failures
         }
         XCTAssertEqual(net.parameterLayers.map(\.name), ["c1", "c2", "fc1", "fc2"])
         // 2*2*11*10 inputs; parameters 3*2*9+3, 4*3*9+4, 6*16+6, 3*6+3.
         XCTAssertEqual(total.checked + total.skipped, 440 + 57 + 112 + 102 + 21)
-        assertGradient(total, maxSkipped: (total.checked + total.skipped) / 20)
+        // With these seeds: 16 input coordinates are compared one-sided and none is skipped.
+        assertGradient(total, maxSkipped: (total.checked + total.skipped) / 50)
     }
 }
 

@@ -357,6 +357,31 @@ final class RandomTests: XCTestCase {
         XCTAssertLessThan(Float(16_777_215) * (1.0 / 16_777_216.0), 1)
     }
 
+    /// The extremes of nextUnitFloat, from states whose next output is known. For xoshiro256**,
+    /// output = rotl(s1 * 5, 7) * 9 (mod 2^64), so s1 = rotr(target * 9^-1, 7) * 5^-1 gives any target.
+    /// Top 24 bits all ones must map to (2^24 - 1) / 2^24 < 1; zero to exactly 0.
+    func testUnitFloatExtremes() {
+        func inverse(_ a: UInt64) -> UInt64 {   // Newton's iteration for odd a, mod 2^64
+            var x = a
+            for _ in 0..<6 { x = x &* (2 &- a &* x) }
+            return x
+        }
+        func stateProducing(_ target: UInt64) -> Xoshiro256 {
+            let y = target &* inverse(9)
+            let s1 = ((y >> 7) | (y << 57)) &* inverse(5)
+            return Xoshiro256(state: [1, s1, 0, 0])!
+        }
+        XCTAssertEqual(inverse(9) &* 9, 1)
+        var top = stateProducing(UInt64.max)
+        XCTAssertEqual(top.next(), UInt64.max)
+        top = stateProducing(UInt64.max)
+        let largest = top.nextUnitFloat()
+        XCTAssertLessThan(largest, 1)
+        XCTAssertEqual(largest, 1 - 1.0 / 16_777_216)
+        var bottom = stateProducing(0xFF_FFFF_FFFF)   // only the low 40 bits set
+        XCTAssertEqual(bottom.nextUnitFloat(), 0)
+    }
+
     func testGaussianMoments() {
         var r = Xoshiro256(seed: 11)
         let n = 20_000
