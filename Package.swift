@@ -42,7 +42,9 @@ let package = Package(
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Layers", "Tensors", "ImageIO", "Snapshots"]),
         .testTarget(name: "SnapshotsTests", dependencies: ["Snapshots", "Tensors"]),
         .testTarget(name: "MonitoringTests", dependencies: ["Monitoring", "Layers", "Tensors", "Snapshots", "Training"]),
-        .testTarget(name: "ReportingTests", dependencies: ["Reporting", "Monitoring"]),
+        .testTarget(name: "ReportingTests", dependencies: [
+            "Reporting", "Monitoring", "Training", "Tensors", "Layers", "ImageIO", .product(name: "Plot", package: "Plot"),
+        ], exclude: ["Goldens"]),
         .testTarget(name: "CLITests", dependencies: []),
     ]
 )

@@ -14,6 +14,10 @@ public final class Conv2D: Layer {
     public let weight: Parameter   // (F, C, k, k)
     public let bias: Parameter     // (F)
 
+    /// Off for a network's first layer during training: nobody needs the gradient with respect to
+    /// the images, and skipping it saves a GEMM and a col2im per batch. `Network.backward` sets it.
+    public var computesInputGradient = true
+
     private var savedInput = Tensor(zeros: [0])
     private var columns: [Float] = []    // (C*k*k, chunk * outH*outW)
     private var gemmOut: [Float] = []    // (F, chunk * outH*outW)
@@ -120,6 +124,7 @@ public final class Conv2D: Layer {
                         dbp[o] += s
                     }
                 }
+                guard computesInputGradient else { continue }
                 // dCols (K, count*P) = W^T (K, F) x dY (F, count*P): the transposed convolution.
                 gemm(transposeA: true, m: kk, n: ld, k: f, a: wp.baseAddress!, lda: kk,
                      b: tmp.baseAddress!, ldb: ld, c: cols.baseAddress!, ldc: ld)

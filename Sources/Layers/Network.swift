@@ -99,8 +99,14 @@ public final class Network {
     }
 
     /// Runs the backward of layers `from...0`, after a forward that reached at least `from`.
-    public func backward(_ dy: Tensor, from: Int? = nil, rule: BackwardRule, accumulateParameterGradients: Bool) -> Tensor {
+    /// With `inputGradient` false (training) the first layer skips the gradient with respect to
+    /// the images and the result is all zeros.
+    public func backward(_ dy: Tensor, from: Int? = nil, rule: BackwardRule, accumulateParameterGradients: Bool,
+                         inputGradient: Bool = true) -> Tensor {
         var d = dy
+        let first = layers[0] as? Conv2D
+        first?.computesInputGradient = inputGradient
+        defer { first?.computesInputGradient = true }
         for i in stride(from: from ?? layers.count - 1, through: 0, by: -1) {
             d = layers[i].backward(d, rule: rule, accumulateParameterGradients: accumulateParameterGradients)
         }

@@ -4,7 +4,9 @@ import Layers
 
 /// Turns one layer's measurements into per-filter flags (see `DiagnosticThresholds`).
 public enum Diagnostics {
-    public static func evaluate(_ layer: LayerAnalysis, thresholds: DiagnosticThresholds, imageShape: [Int]) -> LayerFindings {
+    /// `initial` is the same layer in the earliest monitored snapshot, for `weight_change`.
+    public static func evaluate(_ layer: LayerAnalysis, thresholds: DiagnosticThresholds, imageShape: [Int],
+                                initial: LayerAnalysis? = nil) -> LayerFindings {
         let f = layer.channels
         let per = layer.weight.count / max(1, f)
         let inChannels = layer.weight.shape[1]
@@ -22,7 +24,18 @@ public enum Diagnostics {
             let fire = layer.fireRate(o)
             let score = layerMean > 0 ? Double(layer.meanActivation[o]) / layerMean : 0
             let filter = Array(layer.weight.data[(o * per)..<((o + 1) * per)])
-            let alias = Spectrum.energyAboveNyquist(filter, channels: inChannels, kernel: layer.kernel, stride: layer.samplingStride)
+            let aliasBlock = Spectrum.energyAboveNyquist(filter, channels: inChannels, kernel: layer.kernel, stride: layer.samplingStride)
+            let aliasConv = Spectrum.energyAboveNyquist(filter, channels: inChannels, kernel: layer.kernel, stride: layer.convStride)
+            let alias = thresholds.aliasSampling == .conv ? aliasConv : aliasBlock
+            var change: Double? = nil
+            if let initial, initial.weight.shape == layer.weight.shape {
+                var diff = 0.0, base = 0.0
+                for i in (o * per)..<((o + 1) * per) {
+                    let d = Double(layer.weight.data[i] - initial.weight.data[i]); diff += d * d
+                    base += Double(initial.weight.data[i]) * Double(initial.weight.data[i])
+                }
+                change = base > 0 ? (diff / base).squareRoot() : nil
+            }
             var hf = 0.0
             for j in 0..<layer.top[o].count {
                 let start = (o * layer.k + j) * imageSize
@@ -37,12 +50,14 @@ public enum Diagnostics {
             if Double(rms[o]) > thresholds.dominantRMS * medianRMS { flags.append("dominant") }
             filters.append(FilterFindings(index: o, maxActivation: layer.maxActivation(o), meanActivation: layer.meanActivation[o],
                                           fireRate: fire, dormancyScore: score, weightRMS: rms[o], aliasEnergy: alias,
-                                          projectionHighFrequency: hf, flags: flags))
+                                          aliasEnergyBlock: aliasBlock, weightChange: change, projectionHighFrequency: hf, flags: flags))
         }
         func flagged(_ flag: String) -> [Int] { filters.filter { $0.flags.contains(flag) }.map(\.index) }
         return LayerFindings(name: layer.name, deadFilters: flagged("dead"), dormantFilters: flagged("dormant"),
                              aliasedFilters: flagged("aliased"), collapsedFilters: flagged("collapsed"),
-                             dominantFilters: flagged("dominant"), filters: filters)
+                             dominantFilters: flagged("dominant"),
+                             medianWeightChange: initial == nil ? nil : Convergence.median(filters.compactMap(\.weightChange)),
+                             filters: filters)
     }
 
     /// Geometry problems visible from the architecture alone.

@@ -8,8 +8,13 @@ public struct DiagnosticThresholds: Codable, Sendable, Equatable {
     /// is dormant. 0.025 is the paper's setting for ReLU networks.
     public var dormantTau: Double = 0.025
     /// A filter is aliased when more than this share of its spectral energy lies above the
-    /// Nyquist frequency of the sampling after it (white noise at stride 2 gives 0.75).
+    /// Nyquist frequency of the sampling after it.
     public var aliasedEnergy: Double = 0.5
+    /// Which sampling the aliasing flag uses: `conv` (the conv's own stride: linear subsampling,
+    /// where the Nyquist argument is exact) or `block` (conv stride times its pooling strides).
+    /// With `block`, every 5x5 filter of both presets, random init included, exceeds 0.5
+    /// (measured), so the flag would carry no information; `conv` is the default.
+    public var aliasSampling: AliasSampling = .conv
     /// Weight RMS below this fraction of the layer's median filter RMS: the filter collapsed.
     public var collapsedRMS: Double = 0.05
     /// Weight RMS above this multiple of the layer's median: the filter dominates its layer
@@ -18,9 +23,13 @@ public struct DiagnosticThresholds: Codable, Sendable, Equatable {
     public init() {}
 
     enum CodingKeys: String, CodingKey {
-        case dormantTau = "dormant_tau", aliasedEnergy = "aliased_energy"
+        case dormantTau = "dormant_tau", aliasedEnergy = "aliased_energy", aliasSampling = "alias_sampling"
         case collapsedRMS = "collapsed_rms", dominantRMS = "dominant_rms"
     }
+}
+
+public enum AliasSampling: String, Codable, Sendable, CaseIterable {
+    case conv, block
 }
 
 /// Measurements and flags of one filter in one snapshot.
@@ -33,8 +42,14 @@ public struct FilterFindings: Codable, Sendable, Equatable {
     /// Mean activation over the layer's average mean activation (the tau-dormant score).
     public var dormancyScore: Double
     public var weightRMS: Float
-    /// Share of the filter's spectral energy above the Nyquist frequency of its sampling stride.
+    /// Share of the filter's spectral energy above the Nyquist frequency of the sampling the
+    /// aliasing flag uses (see `DiagnosticThresholds.aliasSampling`).
     public var aliasEnergy: Double
+    /// The same share for the block's sampling (conv stride times pooling strides).
+    public var aliasEnergyBlock: Double
+    /// ||W - W_first|| / ||W_first|| against the earliest monitored snapshot: how far training
+    /// has moved the filter from where it started (nil until there are two snapshots).
+    public var weightChange: Double?
     /// Mean high-frequency share of its top projections: the aliasing evidence in the data.
     public var projectionHighFrequency: Double
     /// Any of: dead, dormant, aliased, collapsed, dominant.
@@ -45,6 +60,7 @@ public struct FilterFindings: Codable, Sendable, Equatable {
         case maxActivation = "max_activation", meanActivation = "mean_activation", fireRate = "fire_rate"
         case dormancyScore = "dormancy_score", weightRMS = "weight_rms", aliasEnergy = "alias_energy"
         case projectionHighFrequency = "projection_high_frequency"
+        case aliasEnergyBlock = "alias_energy_block", weightChange = "weight_change"
     }
 }
 
@@ -55,10 +71,13 @@ public struct LayerFindings: Codable, Sendable, Equatable {
     public var aliasedFilters: [Int]
     public var collapsedFilters: [Int]
     public var dominantFilters: [Int]
+    /// Median `weight_change` of the layer's filters (nil until there are two snapshots).
+    public var medianWeightChange: Double?
     public var filters: [FilterFindings]
 
     enum CodingKeys: String, CodingKey {
         case name, filters
+        case medianWeightChange = "median_weight_change"
         case deadFilters = "dead_filters", dormantFilters = "dormant_filters", aliasedFilters = "aliased_filters"
         case collapsedFilters = "collapsed_filters", dominantFilters = "dominant_filters"
     }

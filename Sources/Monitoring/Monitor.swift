@@ -136,7 +136,11 @@ public final class Monitor {
         var analyses: [SnapshotAnalysis] = []
         for snap in snapshots where FileManager.default.fileExists(atPath: dataPath(epoch: snap.epoch)) {
             let analysis = try MonitorDataFile.read(from: dataPath(epoch: snap.epoch), layers: order)
-            let layers = analysis.layers.map { Diagnostics.evaluate($0, thresholds: options.thresholds, imageShape: network.spec.input) }
+            let first = analyses.first ?? analysis
+            let layers = analysis.layers.map { layer in
+                Diagnostics.evaluate(layer, thresholds: options.thresholds, imageShape: network.spec.input,
+                                     initial: analyses.isEmpty ? nil : first.layers.first { $0.name == layer.name })
+            }
             epochs.append(EpochFindings(epoch: analysis.epoch, step: analysis.step, testAccuracy: accuracy[analysis.epoch], layers: layers))
             analyses.append(analysis)
         }

@@ -49,8 +49,9 @@ public enum Spectrum {
 
     /// Share of an image's (C, H, W) energy at high frequencies (|f| >= 1/4 cycle per pixel on
     /// either axis), after removing each channel's mean: the checkerboard and stripe artifacts
-    /// that uneven kernel overlap leaves in a projection. Separable DFT, O(H*W*(H+W)) per channel.
+    /// that uneven kernel overlap leaves in a projection. Separable DFT with precomputed twiddles.
     public static func highFrequencyShare(_ image: ArraySlice<Float>, channels: Int, height: Int, width: Int) -> Double {
+        let tx = Twiddles(width), ty = Twiddles(height)
         var total = 0.0, high = 0.0
         let start = image.startIndex
         var rowRe = [Double](repeating: 0, count: height * width), rowIm = rowRe
@@ -63,17 +64,15 @@ public enum Spectrum {
             for y in 0..<height { for u in 0..<width {
                 var re = 0.0, im = 0.0
                 for x in 0..<width {
-                    let a = -2 * Double.pi * Double(u * x) / Double(width)
                     let p = Double(image[base + y * width + x]) - mean
-                    re += p * cos(a); im += p * sin(a)
+                    re += p * tx.cos[u * width + x]; im += p * tx.sin[u * width + x]
                 }
                 rowRe[y * width + u] = re; rowIm[y * width + u] = im
             } }
             for v in 0..<height { for u in 0..<width {
                 var re = 0.0, im = 0.0
                 for y in 0..<height {
-                    let a = -2 * Double.pi * Double(v * y) / Double(height)
-                    let cr = cos(a), ci = sin(a)
+                    let cr = ty.cos[v * height + y], ci = ty.sin[v * height + y]
                     re += rowRe[y * width + u] * cr - rowIm[y * width + u] * ci
                     im += rowRe[y * width + u] * ci + rowIm[y * width + u] * cr
                 }
@@ -83,5 +82,18 @@ public enum Spectrum {
             } }
         }
         return total > 0 ? high / total : 0
+    }
+}
+
+/// cos and sin of -2 pi u x / n for all (u, x), row-major by u.
+struct Twiddles {
+    let cos: [Double], sin: [Double]
+    init(_ n: Int) {
+        var c = [Double](repeating: 0, count: n * n), s = c
+        for u in 0..<n { for x in 0..<n {
+            let a = -2 * Double.pi * Double((u * x) % n) / Double(n)
+            c[u * n + x] = Foundation.cos(a); s[u * n + x] = Foundation.sin(a)
+        } }
+        self.cos = c; self.sin = s
     }
 }

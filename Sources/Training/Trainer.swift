@@ -121,7 +121,7 @@ public final class Trainer {
             guard result.loss.isFinite else {
                 throw TrainingDiverged(epoch: epoch + 1, step: step + 1, learningRate: optimizer.learningRate)
             }
-            _ = network.backward(result.gradient, rule: .gradient, accumulateParameterGradients: true)
+            _ = network.backward(result.gradient, rule: .gradient, accumulateParameterGradients: true, inputGradient: false)
             optimizer.step(network)
             step += 1
             lossSum += result.loss * Double(indices.count)

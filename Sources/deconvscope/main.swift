@@ -1,1 +1,0 @@
-print("deconvscope CLI is being wired")

@@ -1,0 +1,51 @@
+import XCTest
+
+/// The real binary on real Fashion-MNIST (Debian's package, installed by `make test`).
+final class CLIEndToEndTests: XCTestCase {
+    func testTrainMonitorInspectOnASmallRun() throws {
+        guard FileManager.default.fileExists(atPath: "/usr/share/datasets/fashion-mnist") else {
+            throw XCTSkip("dataset-fashion-mnist is not installed (make test installs it)")
+        }
+        let dir = CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let train = try CLI.run(["train", "--epochs", "2", "--train-limit", "512", "--batch-size", "64", "--snapshot-epochs", "0,1,2",
+                                 "--run", "e2e", "--probes", "32", "--top", "4"], in: dir)
+        XCTAssertEqual(train.status, 0, train.stderr)
+        XCTAssertTrue(train.stdout.contains("epoch 2/2"), train.stdout)
+        XCTAssertTrue(train.stdout.contains("conv1:") && train.stdout.contains("dead"), "per-epoch summary names the flags: \(train.stdout)")
+        let fm = FileManager.default
+        for f in ["epoch-0000.h5", "epoch-0001.h5", "epoch-0002.h5", "run.json", "metrics.jsonl"] {
+            XCTAssertTrue(fm.fileExists(atPath: "\(dir)/Checkpoints/e2e/\(f)"), f)
+        }
+        for f in ["index.html", "findings.json", "data/epoch-0000.h5", "data/epoch-0002.h5", "data/probes.h5"] {
+            XCTAssertTrue(fm.fileExists(atPath: "\(dir)/Reports/e2e/\(f)"), f)
+        }
+        let findings = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(dir)/Reports/e2e/findings.json"))) as! [String: Any]
+        XCTAssertEqual(findings["run"] as? String, "e2e")
+        XCTAssertEqual(findings["probes"] as? Int, 32)
+        XCTAssertEqual(findings["top"] as? Int, 4)
+        let epochs = findings["epochs"] as! [[String: Any]]
+        XCTAssertEqual(epochs.map { $0["epoch"] as? Int }, [0, 1, 2])
+        let layers = epochs[2]["layers"] as! [[String: Any]]
+        XCTAssertEqual(layers.map { $0["name"] as? String }, ["conv1", "conv2"])
+        XCTAssertNotNil(layers[0]["dead_filters"] as? [Int])
+        XCTAssertNotNil(layers[0]["aliased_filters"] as? [Int])
+        XCTAssertNotNil(epochs[2]["test_accuracy"] as? Double)
+
+        let inspect = try CLI.run(["inspect", "Checkpoints/e2e/epoch-0002.h5"], in: dir)
+        XCTAssertEqual(inspect.status, 0, inspect.stderr)
+        for text in ["epoch         2", "/weights/conv1/weight", "(32, 1, 5, 5)", "/optimizer/fc4/bias", "test acc"] {
+            XCTAssertTrue(inspect.stdout.contains(text), "inspect lacks \(text):\n\(inspect.stdout)")
+        }
+
+        let again = try CLI.run(["monitor", "Checkpoints/e2e", "--probes", "32", "--top", "4"], in: dir)
+        XCTAssertEqual(again.status, 0, again.stderr)
+        XCTAssertTrue(again.stdout.contains("0 to process"), again.stdout)
+
+        let resumed = try CLI.run(["train", "--epochs", "3", "--train-limit", "512", "--batch-size", "64", "--snapshot-epochs", "0,1,2,3",
+                                   "--run", "e2e", "--resume", "--no-monitor"], in: dir)
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        XCTAssertTrue(resumed.stdout.contains("resuming at epoch 2"), resumed.stdout)
+        XCTAssertTrue(fm.fileExists(atPath: "\(dir)/Checkpoints/e2e/epoch-0003.h5"))
+    }
+}
