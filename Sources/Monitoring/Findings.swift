@@ -20,11 +20,15 @@ public struct DiagnosticThresholds: Codable, Sendable, Equatable {
     /// Weight RMS above this multiple of the layer's median: the filter dominates its layer
     /// (the reason Zeiler & Fergus renormalize filters whose RMS exceeds 0.1).
     public var dominantRMS: Double = 5
+    /// A layer whose filters moved less than this (median ||W - W_first|| / ||W_first||) since the
+    /// first snapshot is still mostly its random initialization: its features are random
+    /// projections, and "settled" only means "never left the start".
+    public var barelyMoved: Double = 0.2
     public init() {}
 
     enum CodingKeys: String, CodingKey {
         case dormantTau = "dormant_tau", aliasedEnergy = "aliased_energy", aliasSampling = "alias_sampling"
-        case collapsedRMS = "collapsed_rms", dominantRMS = "dominant_rms"
+        case collapsedRMS = "collapsed_rms", dominantRMS = "dominant_rms", barelyMoved = "barely_moved"
     }
 }
 

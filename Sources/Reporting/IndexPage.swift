@@ -84,7 +84,7 @@ struct IndexPage {
     private func layerSummary() -> Content {
         let head: Node<HTML.TableContext> = .thead(.tr(.th(.txt("layer")), .th(.class("num"), .txt("feature maps")),
                                                         .th(.class("num"), .txt("receptive field (px)")), .th(.txt("settled")),
-                                                        .th(.txt("dead maps"))))
+                                                        .th(.class("num"), .txt("moved since first snapshot")), .th(.txt("dead maps"))))
         let rows: [Node<HTML.TableContext>] = context.layers.map { layer in
             let maps = context.epochs.last?.layers.first { $0.name == layer.name }?.filters.count
             let rf = ReportContext.receptiveField(of: layer.name, model: findings.model)
@@ -93,12 +93,23 @@ struct IndexPage {
             let deaths = findings.deaths[layer.name] ?? []
             let stillDead = deaths.filter { $0.recoveredAt == nil }.count
             let dead = deaths.isEmpty ? "none" : "\(deaths.count) died, \(stillDead) still dead"
+            let moved = movedSinceStart(layer.name).map { String(format: "%.1f%%", $0 * 100) } ?? "\u{2013}"
             return .tr(.td(link(layer.name, to: ReportFiles.layerPage(layer.slug))), .td(.class("num"), .txt(maps.map(String.init) ?? "\u{2013}")),
                        .td(.class("num"), .txt(rf.map(String.init) ?? "\u{2013}")),
-                       .td(link(settled, to: ReportFiles.layerPage(layer.slug) + "#stability")), .td(.txt(dead)))
+                       .td(link(settled, to: ReportFiles.layerPage(layer.slug) + "#stability")), .td(.class("num"), .txt(moved)), .td(.txt(dead)))
         }
-        return .section(.id("layers"), .h2(.txt("Layers")), .table(head, .tbody(.group(rows))),
-            .p(.class("muted"), .txt("Settled: from that snapshot on, the layer's features keep their top probe images and their responses between snapshots (the paper's Fig. 4 observation that lower layers settle first).")))
+        let limit = findings.thresholds.barelyMoved
+        let stuck = context.layers.compactMap { layer in movedSinceStart(layer.name).flatMap { $0 < limit ? (layer.name, $0) : nil } }
+        let warnings: [Content] = stuck.map { name, change in
+            .p(.class("warning"), .txt(String(format: "%@ has barely moved from its initialization: its filters changed by a median of %.1f%% since the first snapshot (below %.0f%%). Its feature maps are still mostly random projections, so its \u{201C}settled\u{201D} epoch says little. Try a larger --learning-rate, more epochs, or --max-filter-rms 0.1 (the paper's renormalization shrinks the random start so learned structure dominates sooner).", name, change * 100, limit * 100)))
+        }
+        return .section(.id("layers"), .h2(.txt("Layers")), .table(head, .tbody(.group(rows))), .group(warnings),
+            .p(.class("muted"), .txt("Settled: from that snapshot on, the layer's features keep their top probe images and their responses between snapshots (the paper's Fig. 4 observation that lower layers settle first). Moved: median over the layer's filters of ||W \u{2212} W_first|| / ||W_first|| at the newest snapshot.")))
+    }
+
+    /// Median relative weight change of a layer at the newest snapshot, when there are two or more.
+    private func movedSinceStart(_ layer: String) -> Double? {
+        findings.epochs.last?.layers.first { $0.name == layer }?.medianWeightChange
     }
 
     /// A count that links to the flag's row on the layer's epoch page.

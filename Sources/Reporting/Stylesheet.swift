@@ -15,6 +15,7 @@ enum Stylesheet {
     .subtitle, .muted, footer { color: var(--muted); }
     .crumbs { font-size: 0.9em; color: var(--muted); }
     .note { background: var(--shade); border-left: 3px solid var(--rule); padding: 6px 10px; }
+    .warning { background: #fff4e5; border-left: 3px solid #d9822b; padding: 6px 10px; }
     footer { margin-top: 3em; font-size: 0.85em; border-top: 1px solid var(--rule); }
 
     table { border-collapse: collapse; margin: 6px 0; }

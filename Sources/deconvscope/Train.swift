@@ -97,6 +97,11 @@ struct Train: ParsableCommand {
                     print(line)
                 }
             }
+            if let monitor {
+                // run.json now says finished or interrupted: refresh the report so it does not say "running".
+                try monitor.writeFindings()
+                try ReportWriter.write(reportDirectory: reportDir)
+            }
             if status == .interrupted {
                 print("interrupted: stopped after the current batch; the newest snapshot is kept. Continue with --resume --run \(runName).")
                 throw ExitCode(130)
