@@ -62,6 +62,14 @@ public final class MaxPool2D: Layer {
         return out
     }
 
+    /// Installs switches recorded by an earlier forward (`batch` samples, (batch, C, outH, outW)),
+    /// so a deconvnet can unpool without running the forward again.
+    public func restore(switches recorded: [Int32], batch: Int) {
+        precondition(recorded.count == batch * channels * outHeight * outWidth, "maxpool restore: \(recorded.count) switches for batch \(batch)")
+        switches = recorded
+        savedBatch = batch
+    }
+
     public func backward(_ dy: Tensor, rule: BackwardRule, accumulateParameterGradients: Bool) -> Tensor {
         let n = savedBatch
         precondition(dy.shape == [n] + outputShape, "maxpool backward expects \([n] + outputShape), got \(dy.shape)")

@@ -19,6 +19,12 @@ public final class ReLU: Layer {
     }
 
     public func backward(_ dy: Tensor, rule: BackwardRule, accumulateParameterGradients: Bool) -> Tensor {
+        // The deconvnet rule ignores the forward pass, so it needs no saved output.
+        if rule == .deconvnet {
+            var dx = dy
+            dx.data.withUnsafeMutableBufferPointer { d in for i in 0..<d.count where !(d[i] > 0) { d[i] = 0 } }
+            return dx
+        }
         precondition(dy.shape == savedOutput.shape, "relu backward expects \(savedOutput.shape), got \(dy.shape)")
         var dx = dy
         savedOutput.data.withUnsafeBufferPointer { y in
@@ -27,7 +33,7 @@ public final class ReLU: Layer {
                 case .gradient:
                     for i in 0..<d.count where !(y[i] > 0) { d[i] = 0 }
                 case .deconvnet:
-                    for i in 0..<d.count where !(d[i] > 0) { d[i] = 0 }
+                    break  // handled above
                 case .guided:
                     for i in 0..<d.count where !(y[i] > 0 && d[i] > 0) { d[i] = 0 }
                 }

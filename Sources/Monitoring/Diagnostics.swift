@@ -29,12 +29,14 @@ public enum Diagnostics {
             let alias = thresholds.aliasSampling == .conv ? aliasConv : aliasBlock
             var change: Double? = nil
             if let initial, initial.weight.shape == layer.weight.shape {
-                var diff = 0.0, base = 0.0
+                // Distance between the filter's unit-norm pattern now and at the first snapshot:
+                // rescaling (weight decay, --max-filter-rms) is not learning a new pattern.
+                var dot = 0.0, now = 0.0, then = 0.0
                 for i in (o * per)..<((o + 1) * per) {
-                    let d = Double(layer.weight.data[i] - initial.weight.data[i]); diff += d * d
-                    base += Double(initial.weight.data[i]) * Double(initial.weight.data[i])
+                    let a = Double(layer.weight.data[i]), b = Double(initial.weight.data[i])
+                    dot += a * b; now += a * a; then += b * b
                 }
-                change = base > 0 ? (diff / base).squareRoot() : nil
+                change = now > 0 && then > 0 ? (max(0, 2 - 2 * dot / (now * then).squareRoot())).squareRoot() : nil
             }
             var hf = 0.0
             for j in 0..<layer.top[o].count {

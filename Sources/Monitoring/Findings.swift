@@ -20,7 +20,7 @@ public struct DiagnosticThresholds: Codable, Sendable, Equatable {
     /// Weight RMS above this multiple of the layer's median: the filter dominates its layer
     /// (the reason Zeiler & Fergus renormalize filters whose RMS exceeds 0.1).
     public var dominantRMS: Double = 5
-    /// A layer whose filters moved less than this (median ||W - W_first|| / ||W_first||) since the
+    /// A layer whose filter patterns moved less than this (median `weight_change`) since the
     /// first snapshot is still mostly its random initialization: its features are random
     /// projections, and "settled" only means "never left the start".
     public var barelyMoved: Double = 0.2
@@ -51,8 +51,9 @@ public struct FilterFindings: Codable, Sendable, Equatable {
     public var aliasEnergy: Double
     /// The same share for the block's sampling (conv stride times pooling strides).
     public var aliasEnergyBlock: Double
-    /// ||W - W_first|| / ||W_first|| against the earliest monitored snapshot: how far training
-    /// has moved the filter from where it started (nil until there are two snapshots).
+    /// || W/|W| - W_first/|W_first| || against the earliest monitored snapshot: how far training has
+    /// moved the filter's pattern from where it started, ignoring its scale (0 = same pattern,
+    /// sqrt(2) = orthogonal; nil until there are two snapshots).
     public var weightChange: Double?
     /// Mean high-frequency share of its top projections: the aliasing evidence in the data.
     public var projectionHighFrequency: Double

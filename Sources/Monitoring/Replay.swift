@@ -24,11 +24,20 @@ public struct Replay {
         var maxPerProbe = blocks.map { Tensor(zeros: [$0.outputShape[0], p]) }
         var sums = blocks.map { [Double](repeating: 0, count: $0.outputShape[0]) }
         let blockAt = Dictionary(uniqueKeysWithValues: blocks.enumerated().map { ($1.outputIndex, $0) })
+        // Every probe's pooling switches, kept from this pass so the projections need no second forward.
+        var recorded: [Int: [Int32]] = [:]
+        for (i, layer) in network.layers.enumerated() where i <= last.outputIndex {
+            if let pool = layer as? MaxPool2D { recorded[i] = [Int32](repeating: 0, count: p * pool.outputShape.reduce(1, *)) }
+        }
 
         // 1. Top-k search: one inference pass over the probes, scanning each block's output maps.
         for start in stride(from: 0, to: p, by: batchSize) {
             let batch = probes.inputs.slice(start..<min(p, start + batchSize))
             _ = network.forward(batch, mode: .inference, through: last.outputIndex) { index, y in
+                if let pool = network.layers[index] as? MaxPool2D, recorded[index] != nil {
+                    let per = pool.outputShape.reduce(1, *)
+                    recorded[index]!.replaceSubrange((start * per)..<((start + y.shape[0]) * per), with: pool.switches)
+                }
                 guard let b = blockAt[index] else { return }
                 let (n, c, h, w) = (y.shape[0], y.shape[1], y.shape[2], y.shape[3])
                 let plane = h * w
@@ -55,7 +64,7 @@ public struct Replay {
         var layers: [LayerAnalysis] = []
         for (b, block) in blocks.enumerated() {
             let top = tops[b].map(\.items)
-            let projections = project(block: block, top: top)
+            let projections = project(block: block, top: top, switches: recorded)
             let boxes = top.map { $0.map { network.receptiveBox(layer: block.outputIndex, y: $0.y, x: $0.x) } }
             let conv = network.layers[block.convIndex] as! Conv2D
             var sampling = 1
@@ -70,26 +79,33 @@ public struct Replay {
         return SnapshotAnalysis(epoch: epoch, step: step, probes: p, layers: layers)
     }
 
-    /// (C, k, inC, H, W) projections of `top` at `block`'s output, batched: the probes are run
-    /// forward again to the block (recording the pooling switches of each image), then a seed
-    /// holding only the chosen activation goes back down with `BackwardRule.deconvnet`.
-    public func project(block: ConvBlock, top: [[Activation]]) -> Tensor {
+    /// (C, k, inC, H, W) projections of `top` at `block`'s output, batched: each item gets its
+    /// probe's pooling switches from the top-k pass, then a seed holding only the chosen activation
+    /// goes back down the network's own backward with `BackwardRule.deconvnet`. The seed reaches
+    /// only its receptive field, which the conv layers' column-sparse input gradient exploits.
+    public func project(block: ConvBlock, top: [[Activation]], switches recorded: [Int: [Int32]]) -> Tensor {
         let shape = probes.imageShape, imageSize = shape.reduce(1, *)
         let (c, h, w) = (block.outputShape[0], block.outputShape[1], block.outputShape[2])
         let items: [(channel: Int, slot: Int, act: Activation)] = top.enumerated().flatMap { ch, acts in
             acts.enumerated().map { (ch, $0, $1) }
         }
+        let pools = recorded.filter { $0.key <= block.outputIndex }
         var out = Tensor(zeros: [c, k] + shape)
         for start in stride(from: 0, to: items.count, by: batchSize) {
             let chunk = items[start..<min(items.count, start + batchSize)]
-            var inputs = Tensor(zeros: [chunk.count] + shape)
             var seed = Tensor(zeros: [chunk.count, c, h, w])
+            var switches: [Int: [Int32]] = [:]
+            for (index, all) in pools {
+                let per = (network.layers[index] as! MaxPool2D).outputShape.reduce(1, *)
+                var gathered = [Int32]()
+                gathered.reserveCapacity(chunk.count * per)
+                for item in chunk { gathered += all[(item.act.image * per)..<((item.act.image + 1) * per)] }
+                switches[index] = gathered
+            }
             for (j, item) in chunk.enumerated() {
-                let src = item.act.image * imageSize
-                inputs.data.replaceSubrange(j * imageSize..<(j + 1) * imageSize, with: probes.inputs.data[src..<src + imageSize])
                 seed.data[((j * c + item.channel) * h + item.act.y) * w + item.act.x] = item.act.value
             }
-            _ = network.forward(inputs, mode: .inference, through: block.outputIndex)
+            network.restoreForDeconvnet(batch: chunk.count, switches: switches)
             let projected = network.backward(seed, from: block.outputIndex, rule: .deconvnet, accumulateParameterGradients: false)
             for (j, item) in chunk.enumerated() {
                 let dst = (item.channel * k + item.slot) * imageSize

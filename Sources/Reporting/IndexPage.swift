@@ -101,10 +101,10 @@ struct IndexPage {
         let limit = findings.thresholds.barelyMoved
         let stuck = context.layers.compactMap { layer in movedSinceStart(layer.name).flatMap { $0 < limit ? (layer.name, $0) : nil } }
         let warnings: [Content] = stuck.map { name, change in
-            .p(.class("warning"), .txt(String(format: "%@ has barely moved from its initialization: its filters changed by a median of %.1f%% since the first snapshot (below %.0f%%). Its feature maps are still mostly random projections, so its \u{201C}settled\u{201D} epoch says little. Try a larger --learning-rate, more epochs, or --max-filter-rms 0.1 (the paper's renormalization shrinks the random start so learned structure dominates sooner).", name, change * 100, limit * 100)))
+            .p(.class("warning"), .txt(String(format: "%@ has barely moved from its initialization: its filter patterns moved by a median of %.1f%% since the first snapshot (below %.0f%%). Its feature maps are still mostly random projections, so its \u{201C}settled\u{201D} epoch says little. Try a larger --learning-rate, more epochs, or --max-filter-rms 0.1 (the paper's renormalization shrinks the random start so learned structure dominates sooner).", name, change * 100, limit * 100)))
         }
         return .section(.id("layers"), .h2(.txt("Layers")), .table(head, .tbody(.group(rows))), .group(warnings),
-            .p(.class("muted"), .txt("Settled: from that snapshot on, the layer's features keep their top probe images and their responses between snapshots (the paper's Fig. 4 observation that lower layers settle first). Moved: median over the layer's filters of ||W \u{2212} W_first|| / ||W_first|| at the newest snapshot.")))
+            .p(.class("muted"), .txt("Settled: from that snapshot on, the layer's features keep their top probe images and their responses between snapshots (the paper's Fig. 4 observation that lower layers settle first). Moved: median over the layer's filters of the distance between the filter's unit-norm pattern at the newest snapshot and at the first one (scale changes do not count; 0% = the same pattern, 141% = orthogonal).")))
     }
 
     /// Median relative weight change of a layer at the newest snapshot, when there are two or more.

@@ -99,4 +99,33 @@ final class ReplayTests: XCTestCase {
         XCTAssertEqual(analysis.layers.map(\.name), ["conv1", "conv2"])
         XCTAssertEqual(analysis.layers[1].projections.shape, [64, 9, 1, 28, 28])
     }
+
+    /// Projections built from the top-k pass's recorded switches equal a fresh forward of that one
+    /// probe followed by the same deconvnet backward (the plain way, one image at a time).
+    func testRecordedSwitchesGiveTheSameProjectionsAsAFreshForward() throws {
+        let spec = ModelPreset.zfFMNIST.spec
+        let net = try Network(spec: spec)
+        var rng = Xoshiro256(seed: 8)
+        net.initialize(rng: &rng)
+        let n = 12
+        let images = Tensor(shape: [n, 1, 28, 28], data: (0..<(n * 784)).map { _ in rng.nextUnitFloat() })
+        let probes = ProbeSet(test: Dataset(name: "r", images: images, labels: [Int](repeating: 0, count: n), classNames: []),
+                              count: n, normalization: spec.normalization!)
+        var replay = Replay(network: net, probes: probes, k: 3)
+        replay.batchSize = 5
+        let analysis = replay.analyze(epoch: 0, step: 0)
+        for (b, block) in net.convBlocks.enumerated() {
+            let layer = analysis.layers[b]
+            for c in [0, 7, layer.channels - 1] {
+                for (j, act) in layer.top[c].enumerated() {
+                    _ = net.forward(probes.inputs.slice(act.image..<(act.image + 1)), mode: .inference, through: block.outputIndex)
+                    var seed = Tensor(zeros: [1] + block.outputShape)
+                    seed.data[(c * block.outputShape[1] + act.y) * block.outputShape[2] + act.x] = act.value
+                    let plain = net.backward(seed, from: block.outputIndex, rule: .deconvnet, accumulateParameterGradients: false)
+                    let stored = Array(layer.projections.data[((c * 3 + j) * 784)..<((c * 3 + j + 1) * 784)])
+                    for i in 0..<784 { XCTAssertEqual(stored[i], plain.data[i], accuracy: 1e-4, "\(block.name) map \(c) slot \(j) pixel \(i)") }
+                }
+            }
+        }
+    }
 }
