@@ -22,6 +22,7 @@ final class CLIEndToEndTests: XCTestCase {
         }
         let findings = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(dir)/Reports/e2e/findings.json"))) as! [String: Any]
         XCTAssertEqual(findings["run"] as? String, "e2e")
+        XCTAssertEqual(findings["status"] as? String, "finished", "the report is refreshed after training ends")
         XCTAssertEqual(findings["probes"] as? Int, 32)
         XCTAssertEqual(findings["top"] as? Int, 4)
         let epochs = findings["epochs"] as! [[String: Any]]
@@ -41,6 +42,15 @@ final class CLIEndToEndTests: XCTestCase {
         let again = try CLI.run(["monitor", "Checkpoints/e2e", "--probes", "32", "--top", "4"], in: dir)
         XCTAssertEqual(again.status, 0, again.stderr)
         XCTAssertTrue(again.stdout.contains("0 to process"), again.stdout)
+
+        // --fail-on: exit status 3 after writing everything. A tau above any dormancy score makes
+        // every live filter dormant, so the outcome does not depend on what training produced.
+        let fail = try CLI.run(["monitor", "Checkpoints/e2e", "--probes", "32", "--top", "4", "--fail-on", "dormant,dead",
+                                "--dormant-tau", "1000"], in: dir)
+        XCTAssertEqual(fail.status, 3, fail.stderr)
+        XCTAssertTrue(fail.stderr.hasPrefix("error: epoch 2: ") && fail.stderr.contains("conv1#0"), fail.stderr)
+        XCTAssertTrue(fail.stdout.contains("report: "), "the report is written before failing")
+        assertOneLineError(try CLI.run(["monitor", "Checkpoints/e2e", "--fail-on", "sleepy"], in: dir), contains: "unknown flag")
 
         let resumed = try CLI.run(["train", "--epochs", "3", "--train-limit", "512", "--batch-size", "64", "--snapshot-epochs", "0,1,2,3",
                                    "--run", "e2e", "--resume", "--no-monitor"], in: dir)
