@@ -60,7 +60,7 @@ public final class Conv2D: Layer {
         let n = x.shape[0], p = shape.outputPositions, f = outChannels, kk = shape.patchSize
         precondition(Array(x.shape.dropFirst()) == inputShape, "conv \(name ?? "") expects \(inputShape), got \(x.shape)")
         savedInput = x
-        var out = Tensor(zeros: [n, f, shape.outHeight, shape.outWidth])
+        var out = Tensor(uninitialized: [n, f, shape.outHeight, shape.outWidth]) { _ in }  // every element written below
         let chunk = chunkSize(n)
         ensureBuffers(chunk)
         x.data.withUnsafeBufferPointer { xp in

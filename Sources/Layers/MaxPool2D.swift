@@ -31,7 +31,7 @@ public final class MaxPool2D: Layer {
         savedBatch = n
         let planes = n * channels, h = height, w = width, oh = outHeight, ow = outWidth
         let k = geometry.kernel, s = geometry.stride, pad = geometry.padding
-        var out = Tensor(zeros: [n, channels, oh, ow])
+        var out = Tensor(uninitialized: [n, channels, oh, ow]) { _ in }  // every window writes its output
         if switches.count != planes * oh * ow { switches = [Int32](repeating: 0, count: planes * oh * ow) }
         x.data.withUnsafeBufferPointer { xp in
         out.data.withUnsafeMutableBufferPointer { op in

@@ -10,9 +10,11 @@ public final class ReLU: Layer {
     public var outputShape: [Int] { inputShape }
 
     public func forward(_ x: Tensor, mode: ForwardMode) -> Tensor {
-        var y = x
-        y.data.withUnsafeMutableBufferPointer { p in
-            for i in 0..<p.count where !(p[i] > 0) { p[i] = 0 }
+        // A select rather than a branch, so the loop vectorizes; NaN maps to 0 like `> 0` did.
+        let y = Tensor(uninitialized: x.shape) { out in
+            x.data.withUnsafeBufferPointer { p in
+                for i in 0..<p.count { out[i] = p[i] > 0 ? p[i] : 0 }
+            }
         }
         savedOutput = y
         return y
@@ -22,7 +24,7 @@ public final class ReLU: Layer {
         // The deconvnet rule ignores the forward pass, so it needs no saved output.
         if rule == .deconvnet {
             var dx = dy
-            dx.data.withUnsafeMutableBufferPointer { d in for i in 0..<d.count where !(d[i] > 0) { d[i] = 0 } }
+            dx.data.withUnsafeMutableBufferPointer { d in for i in 0..<d.count { d[i] = d[i] > 0 ? d[i] : 0 } }
             return dx
         }
         precondition(dy.shape == savedOutput.shape, "relu backward expects \(savedOutput.shape), got \(dy.shape)")
@@ -31,11 +33,11 @@ public final class ReLU: Layer {
             dx.data.withUnsafeMutableBufferPointer { d in
                 switch rule {
                 case .gradient:
-                    for i in 0..<d.count where !(y[i] > 0) { d[i] = 0 }
+                    for i in 0..<d.count { d[i] = y[i] > 0 ? d[i] : 0 }
                 case .deconvnet:
                     break  // handled above
                 case .guided:
-                    for i in 0..<d.count where !(y[i] > 0 && d[i] > 0) { d[i] = 0 }
+                    for i in 0..<d.count { d[i] = (y[i] > 0 && d[i] > 0) ? d[i] : 0 }
                 }
             }
         }

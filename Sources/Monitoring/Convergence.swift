@@ -30,6 +30,14 @@ public struct LayerConvergence: Codable, Sendable, Equatable {
         case name, steps
         case convergedAt = "converged_at"
     }
+
+    /// `converged_at` is written as null when the layer has not settled, so readers see the key.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(name, forKey: .name)
+        try c.encode(steps, forKey: .steps)
+        try c.encode(convergedAt, forKey: .convergedAt)
+    }
 }
 
 /// Thresholds for "converged"; written into findings.json.

@@ -17,6 +17,16 @@ public struct Tensor: Equatable, Sendable {
         self.init(shape: shape, data: [Float](repeating: 0, count: shape.reduce(1, *)))
     }
 
+    /// A tensor whose every element the caller writes before reading: skips the zero fill
+    /// (measured 2-4% of a training step in memset).
+    public init(uninitialized shape: [Int], initializer: (UnsafeMutableBufferPointer<Float>) -> Void) {
+        let count = shape.reduce(1, *)
+        self.init(shape: shape, data: [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+            initializer(buffer)
+            initialized = count
+        })
+    }
+
     public init(shape: [Int], repeating value: Float) {
         self.init(shape: shape, data: [Float](repeating: value, count: shape.reduce(1, *)))
     }
