@@ -17,7 +17,7 @@ final class CLIEndToEndTests: XCTestCase {
         for f in ["epoch-0000.h5", "epoch-0001.h5", "epoch-0002.h5", "run.json", "metrics.jsonl"] {
             XCTAssertTrue(fm.fileExists(atPath: "\(dir)/Checkpoints/e2e/\(f)"), f)
         }
-        for f in ["index.html", "findings.json", "data/epoch-0000.h5", "data/epoch-0002.h5", "data/probes.h5"] {
+        for f in ["index.html", "findings.json", "data/epoch-0000.h5", "data/epoch-0001.h5", "data/epoch-0002.h5", "data/probes.h5"] {
             XCTAssertTrue(fm.fileExists(atPath: "\(dir)/Reports/e2e/\(f)"), f)
         }
         let findings = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(dir)/Reports/e2e/findings.json"))) as! [String: Any]
