@@ -47,6 +47,9 @@ struct DiagnosticOptions: ParsableArguments {
     @Option(help: ArgumentHelp("A filter is aliased when more than this share of its spectral energy lies above the Nyquist frequency of the sampling after it.", valueName: "share"))
     var aliasedEnergy: Double = 0.5
 
+    @Option(help: ArgumentHelp("Sampling the aliasing flag measures against: conv (the conv's own stride, where the Nyquist argument is exact) or block (conv stride times its pooling strides).", valueName: "conv|block"))
+    var aliasSampling: AliasSampling = .conv
+
     @Option(help: ArgumentHelp("Occlusion maps for the first N probes (0 turns occlusion off).", valueName: "n"))
     var occlusionImages = 8
 
@@ -72,6 +75,7 @@ func monitorOptions(_ probes: ProbeOptions, _ diagnostics: DiagnosticOptions, fo
     o.force = force
     o.thresholds.dormantTau = diagnostics.dormantTau
     o.thresholds.aliasedEnergy = diagnostics.aliasedEnergy
+    o.thresholds.aliasSampling = diagnostics.aliasSampling
     o.occlusion.images = diagnostics.occlusionImages
     o.occlusion.size = diagnostics.occlusionSize
     o.occlusion.stride = diagnostics.occlusionStride
@@ -88,3 +92,5 @@ func parseEpochList(_ text: String) throws -> [Int] {
     }
     return Array(Set(epochs)).sorted()
 }
+
+extension AliasSampling: ExpressibleByArgument {}
