@@ -33,7 +33,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "deconvscope-bench", dependencies: [
-            "Tensors", "Layers", "Training", "Snapshots", "Monitoring", "COpenBLAS",
+            "Tensors", "Layers", "Training", "Snapshots", "Monitoring", "Reporting", "COpenBLAS",
         ]),
 
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),

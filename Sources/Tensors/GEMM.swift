@@ -18,7 +18,7 @@ public func gemm(
     c: UnsafeMutablePointer<Float>, ldc: Int
 ) {
     BLASThreads.ensureSingleThreaded()
-    let parts = BLASThreads.panels
+    let parts = min(BLASThreads.panels, ComputeBudget.threads)
     // Below ~4 MFLOP a split costs more in synchronization than it saves.
     guard parts > 1, m * n * k >= 2_000_000 else {
         serialGEMM(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,

@@ -1,9 +1,44 @@
 import Dispatch
+import Foundation
 
-/// Runs `body(i)` for i in 0..<count across the cores; GEMM-free work only (im2col, pooling),
-/// so it never competes with OpenBLAS's own threads for the same cores at the same time.
+/// How many cores each compute stream may use. Normally one stream (training, or a monitor pass)
+/// has all of them; while a background stream runs beside it (the monitor replaying a snapshot
+/// during the next epoch), each of the `sharers` streams gets `cores / sharers`, so together they
+/// never run more threads than the machine has cores.
+public enum ComputeBudget {
+    public static let cores = ProcessInfo.processInfo.activeProcessorCount
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var sharers = 1
+
+    /// Threads the calling stream may use right now.
+    public static var threads: Int {
+        lock.lock(); defer { lock.unlock() }
+        return max(1, cores / sharers)
+    }
+
+    /// Runs `body` as an extra stream beside the current ones, shrinking every stream's budget
+    /// for its duration.
+    public static func sharing<T>(_ body: () throws -> T) rethrows -> T {
+        lock.lock(); sharers += 1; lock.unlock()
+        defer { lock.lock(); sharers -= 1; lock.unlock() }
+        return try body()
+    }
+}
+
+/// Runs `body(i)` for i in 0..<count on up to `ComputeBudget.threads` threads of the shared pool
+/// (im2col, col2im, pooling, GEMM panels): one pool for all parallel work, so nothing oversubscribes.
 @inline(__always)
 public func parallelFor(_ count: Int, _ body: (Int) -> Void) {
     if count <= 1 { if count == 1 { body(0) }; return }
-    DispatchQueue.concurrentPerform(iterations: count, execute: body)
+    let threads = min(count, ComputeBudget.threads)
+    if threads == 1 {
+        for i in 0..<count { body(i) }
+    } else if threads >= count {
+        DispatchQueue.concurrentPerform(iterations: count, execute: body)
+    } else {
+        DispatchQueue.concurrentPerform(iterations: threads) { t in
+            var i = t
+            while i < count { body(i); i += threads }
+        }
+    }
 }

@@ -5,6 +5,8 @@ import Tensors
 import Layers
 import Training
 import Monitoring
+import Reporting
+import Snapshots
 
 setvbuf(stdout, nil, _IOLBF, 0)
 let cores = ProcessInfo.processInfo.activeProcessorCount
@@ -86,4 +88,42 @@ var monitorBest = Double.infinity
 for _ in 0..<3 { monitorBest = min(monitorBest, seconds { _ = replay.analyze(epoch: 1, step: 0) }) }
 print(String(format: "monitor snapshot:          %7.3f s  (P = %d, k = 9, %d projections; PyTorch 2.15: 0.64 s)",
              monitorBest, probes.count, 9 * (32 + 64)))
+// Training with the monitor running beside it (issue 6): one full monitor pass and report, P = 1024,
+// on a snapshot of the current weights, started as an epoch of E images begins. E = 20,000 is a third
+// of a Fashion-MNIST epoch, so the ratio is a conservative bound for a full epoch.
+let epochImages = Int(ProcessInfo.processInfo.environment["BENCH_EPOCH_IMAGES"] ?? "20000") ?? 20000
+let epochTrainer = Trainer(network: network, train: data.train.prefix(epochImages).normalized(by: norm),
+                           test: data.test.prefix(10).normalized(by: norm),
+                           optimizer: SGD(learningRate: 0.01, momentum: 0.9), batchSize: 128, seed: 1)
+func timedEpoch(withMonitor: Bool) throws -> (train: Double, monitor: Double) {
+    final class Seconds: @unchecked Sendable { var value = 0.0 }   // written by the monitor thread, read after wait()
+    let monitorSeconds = Seconds()
+    let group = DispatchGroup()
+    if withMonitor {
+        let root = NSTemporaryDirectory() + "deconvscope-bench-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: root + "/run", withIntermediateDirectories: true)
+        try epochTrainer.snapshot().write(to: root + "/run/epoch-0001.h5")
+        var options = MonitorOptions()
+        options.probes = probeCount
+        let monitor = try Monitor(run: RunDirectory(path: root + "/run"), reportDirectory: root + "/report", options: options, testData: data.test)
+        DispatchQueue.global().async(group: group) {
+            monitorSeconds.value = seconds {
+                ComputeBudget.sharing {
+                    _ = try? monitor.pass()
+                    _ = try? ReportWriter.write(reportDirectory: root + "/report")
+                }
+            }
+            try? FileManager.default.removeItem(atPath: root)
+        }
+    }
+    var trainSeconds = 0.0
+    _ = try epochTrainer.trainEpoch { p in trainSeconds = p.elapsed }
+    group.wait()
+    return (trainSeconds, monitorSeconds.value)
+}
+_ = try timedEpoch(withMonitor: false)   // warm-up
+let alone = try timedEpoch(withMonitor: false), beside = try timedEpoch(withMonitor: true)
+let rateAlone = Double(epochImages) / alone.train, rateBeside = Double(epochImages) / beside.train
+print(String(format: "training with monitor:     %7.0f images/s alone, %7.0f with a monitor pass beside it (%.2f s), ratio %.3f (%d images)",
+             rateAlone, rateBeside, beside.monitor, rateBeside / rateAlone, epochImages))
 print(String(format: "peak resident memory:      %7.0f MiB", peakResidentMiB()))

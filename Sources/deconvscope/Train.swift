@@ -71,35 +71,40 @@ struct Train: ParsableCommand {
 
             let reportDir = probeOptions.reports + "/" + runName
             let monitor = noMonitor ? nil : try Monitor(run: directory, reportDirectory: reportDir, options: monitorOptions(probeOptions, diagnostics), testData: data.test)
+            let background = monitor.map { BackgroundMonitor(monitor: $0, reportDirectory: reportDir) }
             var progress = ProgressPrinter()
             var lastMetrics: EpochMetrics?
             print("run \(runName): \(data.train.count) training images, \(data.test.count) test images, model \(modelName) (\(session.trainer.network.parameterCount) parameters)")
             print("snapshots: \(directory.path)/" + (noMonitor ? "" : "   report: \(reportDir)/index.html"))
-            let status = try session.run { event in
-                switch event {
-                case .started(let epoch, let total, let resumed):
-                    if resumed { print("resuming at epoch \(epoch) of \(total)") }
-                case .batch(let p):
-                    progress.show(p, epochs: epochs)
-                case .epochFinished(let m):
-                    lastMetrics = m
-                    if !session.snapshots(epoch: m.epoch) { print(summary(m, epochs: epochs)) }
-                case .snapshotWritten(let epoch, _):
-                    var line = summary(lastMetrics, epochs: epochs)
-                    if let monitor {
-                        let findings = try monitor.pass()
-                        let index = try ReportWriter.write(reportDirectory: reportDir)
-                        if let latest = findings.epochs.first(where: { $0.epoch == epoch }) { line += "  " + flagSummary(latest) }
-                        line += "  report: \(index)"
-                    } else {
-                        line += "  snapshot: epoch-\(String(format: "%04d", epoch)).h5"
+            let status: RunStatus
+            do {
+                status = try session.run { event in
+                    switch event {
+                    case .started(let epoch, let total, let resumed):
+                        if resumed { print("resuming at epoch \(epoch) of \(total)") }
+                    case .batch(let p):
+                        progress.show(p, epochs: epochs)
+                    case .epochFinished(let m):
+                        lastMetrics = m
+                        if !session.snapshots(epoch: m.epoch) { print(summary(m, epochs: epochs)) }
+                    case .snapshotWritten(let epoch, _):
+                        let line = summary(lastMetrics, epochs: epochs)
+                        if let background {
+                            // Replayed while the next epoch trains; the line is printed when the report is ready.
+                            background.process(epoch: epoch, summary: line, clearLine: progress.isTerminal)
+                        } else {
+                            print(line + "  snapshot: epoch-\(String(format: "%04d", epoch)).h5")
+                        }
                     }
-                    print(line)
                 }
+            } catch {
+                background?.drain()
+                throw error
             }
-            if let monitor {
+            if let background {
+                try background.finish()
                 // run.json now says finished or interrupted: refresh the report so it does not say "running".
-                try monitor.writeFindings()
+                try monitor!.writeFindings()
                 try ReportWriter.write(reportDirectory: reportDir)
             }
             if status == .interrupted {
