@@ -49,24 +49,24 @@ public final class Monitor {
 
     public func dataPath(epoch: Int) -> String { dataDirectory + "/" + SnapshotFiles.fileName(epoch: epoch) }
 
-    /// Snapshots that a pass would process.
+    /// Snapshots that a pass would process: all of them when the probe set is missing or was
+    /// made for another `--probes` (every epoch must see the same images), else those whose data
+    /// file is missing, older than the snapshot, or made with another k or probe set.
     public func pending() throws -> [(epoch: Int, path: String)] {
-        let recordedProbes = ProbeFile.count(at: probesPath)
-        return try run.snapshots().filter { snap in
-            if options.force || recordedProbes == nil { return true }
-            return !isUpToDate(dataPath(epoch: snap.epoch), snapshot: snap.path)
-        }
+        let all = try run.snapshots()
+        guard !options.force, let recorded = ProbeFile.recorded(at: probesPath), recorded.requested == options.probes else { return all }
+        return all.filter { !isUpToDate(dataPath(epoch: $0.epoch), snapshot: $0.path, probes: recorded.count) }
     }
 
-    private func isUpToDate(_ data: String, snapshot: String) -> Bool {
+    private func isUpToDate(_ data: String, snapshot: String, probes: Int) -> Bool {
         let fm = FileManager.default
         guard let d = try? fm.attributesOfItem(atPath: data)[.modificationDate] as? Date,
               let s = try? fm.attributesOfItem(atPath: snapshot)[.modificationDate] as? Date, d >= s,
               let file = try? HDF5File.open(data) else { return false }
         defer { try? file.close() }
-        let probes = (try? file.int64Attribute("probes")).flatMap { $0 }
+        let count = (try? file.int64Attribute("probes")).flatMap { $0 }
         let top = (try? file.int64Attribute("top")).flatMap { $0 }
-        return top == Int64(options.top) && probes == Int64(min(options.probes, probeSet?.count ?? options.probes))
+        return top == Int64(options.top) && count == Int64(probes)
     }
 
     /// Loads the data set's test split once and fixes the probe set (first P images).
@@ -95,8 +95,9 @@ public final class Monitor {
             throw RunError("\(snapshotPath): the model expects input \(network.spec.input) but the probe images are \(probes.imageShape)")
         }
         try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
-        if ProbeFile.count(at: probesPath) != probes.count {
-            try ProbeFile.write(probes, source: probeSource, to: probesPath)
+        let recorded = ProbeFile.recorded(at: probesPath)
+        if recorded == nil || recorded! != (probes.count, options.probes) {
+            try ProbeFile.write(probes, requested: options.probes, source: probeSource, to: probesPath)
         }
         var analysis = Replay(network: network, probes: probes, k: options.top).analyze(epoch: snapshot.epoch, step: snapshot.step)
         if options.occlusion.images > 0 {
@@ -110,11 +111,7 @@ public final class Monitor {
     /// One pass: processes pending snapshots (calling `progress` after each), then rewrites findings.json.
     @discardableResult
     public func pass(progress: (SnapshotOutcome) -> Void = { _ in }) throws -> Findings {
-        let todo = try pending()
-        // A changed probe count invalidates every epoch: they must all see the same images.
-        let all = ProbeFile.count(at: probesPath) != nil && ProbeFile.count(at: probesPath) != options.probes && !todo.isEmpty
-            ? try run.snapshots() : todo
-        for snap in all {
+        for snap in try pending() {
             let start = Date()
             _ = try process(epoch: snap.epoch, snapshotPath: snap.path)
             progress(SnapshotOutcome(epoch: snap.epoch, processed: true, seconds: Date().timeIntervalSince(start), findings: nil))

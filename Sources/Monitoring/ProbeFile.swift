@@ -5,16 +5,18 @@ import Snapshots
 /// `Reports/<run>/data/probes.h5`: the probe set every snapshot was replayed on, recorded once
 /// per run so the report can cut patches and the run's epochs stay comparable.
 ///   /images float32 (P, C, H, W) raw pixels in [0, 1];  /labels int64 (P)
-///   root attributes: format "deconvscope.probes", probes (int64), source, class_names (JSON list)
+///   root attributes: format "deconvscope.probes", probes (int64), requested (int64: the --probes
+///   asked for; `probes` is smaller when the test split is), source, class_names (JSON list)
 public enum ProbeFile {
     public static let format = "deconvscope.probes"
 
-    public static func write(_ probes: ProbeSet, source: String, to path: String) throws {
+    public static func write(_ probes: ProbeSet, requested: Int, source: String, to path: String) throws {
         let temp = path + ".tmp-\(getpid())"
         do {
             let file = try HDF5File.create(temp)
             try file.setStringAttribute("format", format)
             try file.setInt64Attribute("probes", Int64(probes.count))
+            try file.setInt64Attribute("requested", Int64(requested))
             try file.setStringAttribute("source", source)
             let names = String(decoding: try JSONEncoder().encode(probes.classNames), as: UTF8.self)
             try file.setStringAttribute("class_names", names)
@@ -40,10 +42,13 @@ public enum ProbeFile {
         return (Tensor(shape: images.shape, values: images.values), labels, names)
     }
 
-    public static func count(at path: String) -> Int? {
-        guard let file = try? HDF5File.open(path) else { return nil }
+    /// The recorded set's size and the `--probes` it was made for, or nil when there is none.
+    public static func recorded(at path: String) -> (count: Int, requested: Int)? {
+        guard FileManager.default.fileExists(atPath: path), let file = try? HDF5File.open(path) else { return nil }
         defer { try? file.close() }
-        return (try? file.int64Attribute("probes")).flatMap { $0 }.map(Int.init)
+        guard let count = (try? file.int64Attribute("probes")).flatMap({ $0 }),
+              let requested = (try? file.int64Attribute("requested")).flatMap({ $0 }) else { return nil }
+        return (Int(count), Int(requested))
     }
 }
 

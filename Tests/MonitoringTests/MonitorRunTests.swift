@@ -65,6 +65,24 @@ final class MonitorRunTests: XCTestCase {
         XCTAssertEqual(processed, [0, 1, 2], "--force redoes all")
     }
 
+    /// Asking for more probes than the test split holds uses all of it, and a re-run with the same
+    /// request is still incremental (the recorded set remembers what was asked for).
+    func testMoreProbesThanTestImagesStaysIncremental() throws {
+        let (root, run, test) = try tinyRun()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        var options = options()
+        options.probes = 100   // the tiny run's test split has 40 images
+        let reports = root + "/Reports/tiny"
+        let findings = try Monitor(run: run, reportDirectory: reports, options: options, testData: test).pass()
+        XCTAssertEqual(findings.probes, 40)
+        var processed: [Int] = []
+        try Monitor(run: run, reportDirectory: reports, options: options, testData: test).pass { processed.append($0.epoch) }
+        XCTAssertEqual(processed, [])
+        options.probes = 30   // a different request: every snapshot must be redone on the new set
+        try Monitor(run: run, reportDirectory: reports, options: options, testData: test).pass { processed.append($0.epoch) }
+        XCTAssertEqual(processed, [0, 1, 2])
+    }
+
     func testDataFileFollowsTheContractAndReadsBackWithH5py() throws {
         let (root, run, test) = try tinyRun()
         defer { try? FileManager.default.removeItem(atPath: root) }
