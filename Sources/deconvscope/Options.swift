@@ -4,20 +4,21 @@ import Training
 import Monitoring
 
 struct ModelOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Model preset (zf-fmnist, alexnet-fmnist) or a model JSON file.", valueName: "name|path.json"))
-    var model = "zf-fmnist"
+    @Option(help: ArgumentHelp("Model preset (zf-fmnist, alexnet-fmnist) or a model JSON file (default zf-fmnist).", valueName: "name|path.json"))
+    var model: String?
 }
 
 struct DataOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Data set: fashion-mnist, mnist.", valueName: "name"))
-    var data = "fashion-mnist"
+    @Option(help: ArgumentHelp("Data set: fashion-mnist, mnist (default fashion-mnist).", valueName: "name"))
+    var data: String?
 
     @Option(help: ArgumentHelp("Folder holding the data set's files (default: where Debian's package installs it).", valueName: "dir"))
     var dataDir: String?
 
     func kind() throws -> DatasetKind {
-        guard let kind = DatasetKind(rawValue: data) else {
-            throw ValidationError("unknown data set \"\(data)\"; choose one of: \(DatasetKind.allCases.map(\.rawValue).joined(separator: ", "))")
+        let name = data ?? DatasetKind.fashionMNIST.rawValue
+        guard let kind = DatasetKind(rawValue: name) else {
+            throw ValidationError("unknown data set \"\(name)\"; choose one of: \(DatasetKind.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         return kind
     }

@@ -21,50 +21,81 @@ struct Train: ParsableCommand {
     @OptionGroup var model: ModelOptions
     @OptionGroup var dataOptions: DataOptions
 
-    @Option(help: "Epochs to train.") var epochs = 10
-    @Option(help: "Images per SGD step.") var batchSize = 128
-    @Option(help: "SGD learning rate.") var learningRate: Float = 0.01
-    @Option(help: "SGD momentum.") var momentum: Float = 0.9
-    @Option(help: "L2 weight decay added to the gradient.") var weightDecay: Float = 0
+    @Option(help: "Epochs to train (default 10; with --resume, the run's own setting unless given).") var epochs: Int?
+    @Option(help: "Images per SGD step (default 128).") var batchSize: Int?
+    @Option(help: "SGD learning rate (default 0.01).") var learningRate: Float?
+    @Option(help: "SGD momentum (default 0.9).") var momentum: Float?
+    @Option(help: "L2 weight decay added to the gradient (default 0).") var weightDecay: Float?
     @Option(help: ArgumentHelp("Rescale conv filters whose RMS exceeds R back to R, as Zeiler & Fergus did (they used 0.1).", valueName: "R"))
     var maxFilterRms: Float?
-    @Option(help: "Seed for initialization, shuffling and dropout; equal seeds give equal runs.") var seed: UInt64 = 0
+    @Option(help: "Seed for initialization, shuffling and dropout; equal seeds give equal runs (default 0).") var seed: UInt64?
     @Option(help: ArgumentHelp("Train on only the first N training images (quick experiments).", valueName: "N")) var trainLimit: Int?
-    @Option(help: ArgumentHelp("Epochs to snapshot, comma-separated.", valueName: "list")) var snapshotEpochs = "0,1,2,5,10"
+    @Option(help: ArgumentHelp("Epochs to snapshot, comma-separated (default 0,1,2,5,10; with --resume, the run's own list unless given).", valueName: "list"))
+    var snapshotEpochs: String?
     @Option(name: .customLong("run"), help: ArgumentHelp("Run name (letters, digits, '_', '.', '-'); default: <model>-<date>-<time>.", valueName: "name"))
     var runName: String?
     @Option(help: ArgumentHelp("Folder that receives <run>/ with the snapshots.", valueName: "dir")) var checkpoints = "Checkpoints"
-    @Flag(help: "Continue the run from its newest snapshot (same weights, momentum and random state).") var resume = false
+    @Flag(help: "Continue --run NAME from its newest snapshot with its stored configuration (run.json): same weights, momentum and random state. Only --epochs and --snapshot-epochs may change.")
+    var resume = false
     @Flag(help: "Do not replay snapshots or write the report while training.") var noMonitor = false
     @OptionGroup var probeOptions: ProbeOptions
     @OptionGroup(title: "Diagnostics") var diagnostics: DiagnosticOptions
 
     func validate() throws {
-        guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1") }
-        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
-        guard learningRate > 0, learningRate.isFinite else { throw ValidationError("--learning-rate must be a positive number") }
-        guard momentum >= 0, momentum < 1 else { throw ValidationError("--momentum must be in [0, 1)") }
-        guard weightDecay >= 0 else { throw ValidationError("--weight-decay must be at least 0") }
+        if let e = epochs { guard e >= 1 else { throw ValidationError("--epochs must be at least 1") } }
+        if let b = batchSize { guard b >= 1 else { throw ValidationError("--batch-size must be at least 1") } }
+        if let lr = learningRate { guard lr > 0, lr.isFinite else { throw ValidationError("--learning-rate must be a positive number") } }
+        if let m = momentum { guard m >= 0, m < 1 else { throw ValidationError("--momentum must be in [0, 1)") } }
+        if let wd = weightDecay { guard wd >= 0 else { throw ValidationError("--weight-decay must be at least 0") } }
         if let r = maxFilterRms { guard r > 0 else { throw ValidationError("--max-filter-rms must be positive") } }
         if let n = trainLimit { guard n >= 1 else { throw ValidationError("--train-limit must be at least 1") } }
-        _ = try parseEpochList(snapshotEpochs)
-        _ = try dataOptions.kind()
+        if let list = snapshotEpochs { _ = try parseEpochList(list) }
         if let runName { try RunDirectory.validate(runName: runName) }
+        if resume {
+            guard runName != nil else { throw ValidationError("--resume needs --run NAME (the run to continue)") }
+            // The run continues with its stored configuration; silently mixing in new values would
+            // break the promise that a resumed run equals an uninterrupted one.
+            let fixed: [(String, Bool)] = [("--model", model.model != nil), ("--data", dataOptions.data != nil), ("--data-dir", dataOptions.dataDir != nil),
+                                           ("--batch-size", batchSize != nil), ("--learning-rate", learningRate != nil), ("--momentum", momentum != nil),
+                                           ("--weight-decay", weightDecay != nil), ("--max-filter-rms", maxFilterRms != nil), ("--seed", seed != nil),
+                                           ("--train-limit", trainLimit != nil)]
+            if let given = fixed.first(where: { $0.1 }) {
+                throw ValidationError("\(given.0) cannot change when resuming: the run continues with its stored configuration (run.json); start a new --run to change it")
+            }
+        } else {
+            _ = try dataOptions.kind()
+        }
     }
 
     func run() throws {
         try reportingErrors {
-            let (spec, modelName) = try loadModel(model.model)
-            var data = try DatasetLoader.load(try dataOptions.kind(), directory: dataOptions.dataDir)
-            if let n = trainLimit { data.train = data.train.prefix(n) }
-            let runName = self.runName ?? defaultRunName(modelName)
+            let config: RunConfiguration
+            if resume {
+                let directory = RunDirectory(path: checkpoints + "/" + runName!)
+                guard var stored = try directory.readConfig() else {
+                    throw RunError("\(directory.configPath): not found; nothing to resume (check --run and --checkpoints)")
+                }
+                stored.epochs = epochs ?? stored.epochs
+                stored.snapshotEpochs = try snapshotEpochs.map(parseEpochList) ?? stored.snapshotEpochs
+                stored.probes = probeOptions.probes
+                stored.top = probeOptions.top
+                config = stored
+            } else {
+                let (spec, modelName) = try loadModel(model.model ?? ModelPreset.zfFMNIST.rawValue)
+                let now = Timestamp.now()
+                config = RunConfiguration(
+                    run: runName ?? defaultRunName(modelName), model: modelName, architecture: spec,
+                    data: dataOptions.data ?? DatasetKind.fashionMNIST.rawValue, dataDir: dataOptions.dataDir,
+                    epochs: epochs ?? 10, batchSize: batchSize ?? 128, learningRate: learningRate ?? 0.01, momentum: momentum ?? 0.9,
+                    weightDecay: weightDecay ?? 0, maxFilterRMS: maxFilterRms, seed: seed ?? 0, trainLimit: trainLimit,
+                    snapshotEpochs: try parseEpochList(snapshotEpochs ?? "0,1,2,5,10"),
+                    probes: probeOptions.probes, top: probeOptions.top, status: .running, message: nil, created: now, updated: now)
+            }
+            guard let kind = DatasetKind(rawValue: config.data) else { throw RunError("unknown data set \"\(config.data)\"") }
+            var data = try DatasetLoader.load(kind, directory: config.dataDir)
+            if let n = config.trainLimit { data.train = data.train.prefix(n) }
+            let runName = config.run, modelName = config.model, epochs = config.epochs
             let directory = RunDirectory(path: checkpoints + "/" + runName)
-            let now = Timestamp.now()
-            let config = RunConfiguration(
-                run: runName, model: modelName, architecture: spec, data: dataOptions.data, dataDir: dataOptions.dataDir,
-                epochs: epochs, batchSize: batchSize, learningRate: learningRate, momentum: momentum, weightDecay: weightDecay,
-                maxFilterRMS: maxFilterRms, seed: seed, trainLimit: trainLimit, snapshotEpochs: try parseEpochList(snapshotEpochs),
-                probes: probeOptions.probes, top: probeOptions.top, status: .running, message: nil, created: now, updated: now)
             let session = try TrainingSession(config: config, directory: directory, data: data, resume: resume)
             signal(SIGINT) { _ in interruptRequested = 1 }
             session.trainer.shouldStop = { interruptRequested != 0 }

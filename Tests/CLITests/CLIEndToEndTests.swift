@@ -52,10 +52,15 @@ final class CLIEndToEndTests: XCTestCase {
         XCTAssertTrue(fail.stdout.contains("report: "), "the report is written before failing")
         assertOneLineError(try CLI.run(["monitor", "Checkpoints/e2e", "--fail-on", "sleepy"], in: dir), contains: "unknown flag")
 
-        let resumed = try CLI.run(["train", "--epochs", "3", "--train-limit", "512", "--batch-size", "64", "--snapshot-epochs", "0,1,2,3",
-                                   "--run", "e2e", "--resume", "--no-monitor"], in: dir)
+        // --resume keeps the stored configuration: changing a hyperparameter is refused, and the
+        // continued run uses batch size 64 and 512 images from run.json (8 steps per epoch).
+        assertOneLineError(try CLI.run(["train", "--run", "e2e", "--resume", "--learning-rate", "0.1"], in: dir), contains: "cannot change when resuming")
+        let resumed = try CLI.run(["train", "--run", "e2e", "--resume", "--epochs", "3", "--snapshot-epochs", "0,1,2,3", "--no-monitor"], in: dir)
         XCTAssertEqual(resumed.status, 0, resumed.stderr)
         XCTAssertTrue(resumed.stdout.contains("resuming at epoch 2"), resumed.stdout)
+        XCTAssertTrue(resumed.stdout.contains("512 training images"), resumed.stdout)
+        let last = try String(contentsOfFile: "\(dir)/Checkpoints/e2e/metrics.jsonl", encoding: .utf8).split(separator: "\n").last!
+        XCTAssertTrue(last.contains("\"step\":24"), "3 epochs x 8 steps: \(last)")
         XCTAssertTrue(fm.fileExists(atPath: "\(dir)/Checkpoints/e2e/epoch-0003.h5"))
     }
 }
