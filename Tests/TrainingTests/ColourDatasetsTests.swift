@@ -104,6 +104,9 @@ final class CIFAR10ReaderTests: DatasetFixtureCase {
         FileManager.default.createFile(atPath: directory + "/data_batch_3.bin", contents: cut)
         expectError({ try DatasetLoader.load(.cifar10, directory: directory) },
                     equals: "\(directory)/data_batch_3.bin: truncated or not a CIFAR-10 batch (6145 bytes is not a multiple of 3073)")
+        FileManager.default.createFile(atPath: directory + "/data_batch_3.bin", contents: Data())
+        expectError({ try DatasetLoader.load(.cifar10, directory: directory) },
+                    equals: "\(directory)/data_batch_3.bin: empty file; not a CIFAR-10 batch")
         writeAll()
         writeBatch("test_batch.bin", records: [(0, 1), (1, 10)])
         expectError({ try DatasetLoader.load(.cifar10, directory: directory) },

@@ -34,7 +34,10 @@ public enum CIFAR10Reader {
             guard size <= maxFileBytes else {
                 throw DatasetError.invalidFile(path: path, reason: "\(size) bytes is larger than the \(maxFileBytes)-byte limit for a CIFAR-10 batch")
             }
-            guard size > 0, size % recordBytes == 0 else {
+            guard size > 0 else {
+                throw DatasetError.invalidFile(path: path, reason: "empty file; not a CIFAR-10 batch")
+            }
+            guard size % recordBytes == 0 else {
                 throw DatasetError.invalidFile(path: path, reason: "truncated or not a CIFAR-10 batch (\(size) bytes is not a multiple of \(recordBytes))")
             }
             sizes.append(size)
