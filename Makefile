@@ -5,12 +5,13 @@ DEB_PACKAGES := libhdf5-dev libopenblas-dev libpng-dev zlib1g-dev pkg-config hdf
 DEMO_RUN    ?= demo
 DEMO_FLAGS  ?= --model zf-fmnist --max-filter-rms 0.1 --epochs 3 --snapshot-epochs 0,1,2,3 --train-limit 30000 --run $(DEMO_RUN)
 
-.PHONY: all deps pydeps build release test demo bench clean help
+.PHONY: all deps pydeps build release test demo colour-demo bench clean help
 
 all: release
 
 help:
 	@echo "make demo    install what is missing, build in release, train zf-fmnist on Fashion-MNIST, write the report"
+	@echo "make colour-demo  tint Fashion-MNIST per class into a folder of RGB PNGs, train docs/zf-colour.json on it, write the report"
 	@echo "make test    the full test suite (installs h5py from PyPI for the independent-reader tests)"
 	@echo "make bench   release benchmarks: sgemm peak, training images/s, monitor seconds per snapshot, memory"
 	@echo "make clean   remove build products (keeps Checkpoints/ and Reports/)"
@@ -42,6 +43,17 @@ demo: release
 	rm -rf Checkpoints/$(DEMO_RUN) Reports/$(DEMO_RUN)
 	$(BIN_RELEASE) train $(DEMO_FLAGS)
 	@echo "report: $(CURDIR)/Reports/$(DEMO_RUN)/index.html"
+
+COLOUR_RUN  ?= colour-demo
+COLOUR_DATA ?= Checkpoints/colour-data
+
+# A colour image-folder data set (python3 stdlib only: gzip + zlib), then a run on it.
+colour-demo: release
+	rm -rf $(COLOUR_DATA) Checkpoints/$(COLOUR_RUN) Reports/$(COLOUR_RUN)
+	python3 docs/colour-fmnist.py --train-per-class 200 --test-per-class 50 $(COLOUR_DATA)
+	$(BIN_RELEASE) train --model docs/zf-colour.json --data folder --data-dir $(COLOUR_DATA) \
+	  --max-filter-rms 0.1 --epochs 2 --snapshot-epochs 0,1,2 --probes 500 --run $(COLOUR_RUN)
+	@echo "report: $(CURDIR)/Reports/$(COLOUR_RUN)/index.html"
 
 bench: release
 	.build/release/deconvscope-bench

@@ -37,14 +37,17 @@ public final class TrainingSession {
         } else if !snapshots.isEmpty {
             throw RunError("\(directory.path) already holds snapshots; pass --resume to continue it, or choose another --run name")
         }
+        guard data.train.inputShape == config.architecture.input else {
+            throw RunError("the data set's images are \(data.train.inputShape) but the model expects input \(config.architecture.input)")
+        }
+        guard data.train.classNames.count <= config.architecture.classes else {
+            throw RunError("the data set has \(data.train.classNames.count) classes but the model has \(config.architecture.classes) outputs; set \"classes\" and the last layer's out_features to \(data.train.classNames.count)")
+        }
         if config.architecture.normalization == nil {
             config.architecture.normalization = Normalization.measure(data.train.images)
         }
         let network = try Network(spec: config.architecture, source: config.model)
         let normalization = config.architecture.normalization!
-        guard data.train.inputShape == config.architecture.input else {
-            throw RunError("the data set's images are \(data.train.inputShape) but the model expects input \(config.architecture.input)")
-        }
         let train = data.train.normalized(by: normalization), test = data.test.normalized(by: normalization)
         let trainer = Trainer(network: network, train: train, test: test,
                               optimizer: SGD(learningRate: config.learningRate, momentum: config.momentum,

@@ -9,10 +9,10 @@ struct ModelOptions: ParsableArguments {
 }
 
 struct DataOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Data set: fashion-mnist, mnist (default fashion-mnist).", valueName: "name"))
+    @Option(help: ArgumentHelp("Data set: fashion-mnist (default), mnist, cifar10 (binary batches), folder (DIR/{train,test}/<class>/*.png).", valueName: "name"))
     var data: String?
 
-    @Option(help: ArgumentHelp("Folder holding the data set's files (default: where Debian's package installs it).", valueName: "dir"))
+    @Option(help: ArgumentHelp("Folder holding the data set's files (default: where Debian's package installs it; required for mnist, cifar10, folder).", valueName: "dir"))
     var dataDir: String?
 
     func kind() throws -> DatasetKind {

@@ -249,7 +249,7 @@ final class DatasetsIDXTests: XCTestCase {
         // The default-directory message (the directory itself cannot be removed in a test).
         XCTAssertEqual(DatasetError.notInstalled(kind: .fashionMNIST, directory: "/usr/share/datasets/fashion-mnist").description,
                        "Fashion-MNIST not found in /usr/share/datasets/fashion-mnist: install it with `apt-get install dataset-fashion-mnist` (or pass --data-dir DIR)")
-        XCTAssertEqual(DatasetKind.allCases.map(\.rawValue), ["fashion-mnist", "mnist"])
+        XCTAssertEqual(DatasetKind.allCases.map(\.rawValue), ["fashion-mnist", "mnist", "cifar10", "folder"])
     }
 }
 

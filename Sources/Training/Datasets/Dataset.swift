@@ -62,16 +62,21 @@ public struct DatasetPair: Sendable {
     }
 }
 
-/// The built-in IDX data sets (`--data` values).
+/// The built-in data sets (`--data` values): IDX (MNIST-style), CIFAR-10 binary batches, and an
+/// ImageFolder-style tree of PNGs.
 public enum DatasetKind: String, CaseIterable, Sendable {
     case fashionMNIST = "fashion-mnist"
     case mnist
+    case cifar10
+    case folder
 
     /// Human-readable name used in messages.
     public var displayName: String {
         switch self {
         case .fashionMNIST: return "Fashion-MNIST"
         case .mnist: return "MNIST"
+        case .cifar10: return "CIFAR-10"
+        case .folder: return "Image folder"
         }
     }
 
@@ -79,7 +84,7 @@ public enum DatasetKind: String, CaseIterable, Sendable {
     public var defaultDirectory: String? {
         switch self {
         case .fashionMNIST: return "/usr/share/datasets/fashion-mnist"
-        case .mnist: return nil
+        case .mnist, .cifar10, .folder: return nil
         }
     }
 
@@ -87,16 +92,22 @@ public enum DatasetKind: String, CaseIterable, Sendable {
     public var debianPackage: String? {
         switch self {
         case .fashionMNIST: return "dataset-fashion-mnist"
-        case .mnist: return nil
+        case .mnist, .cifar10, .folder: return nil
         }
     }
 
+    /// The fixed class names of the IDX kinds and CIFAR-10's standard names; a folder data set's
+    /// names come from its folders (empty here).
     public var classNames: [String] {
         switch self {
         case .fashionMNIST:
             return ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
         case .mnist:
             return (0..<10).map(String.init)
+        case .cifar10:
+            return CIFAR10Reader.standardClassNames
+        case .folder:
+            return []
         }
     }
 }
@@ -124,6 +135,11 @@ public enum DatasetError: Error, CustomStringConvertible, Equatable, Sendable {
             let install = kind.debianPackage.map { "install it with `apt-get install \($0)` (or pass --data-dir DIR)" }
                 ?? "pass --data-dir DIR"
             return "\(kind.displayName) not found in \(directory): \(install)"
+        case .directoryRequired(.cifar10):
+            // `apt-cache search cifar` finds no Debian package (checked on Debian with Swift 6.3).
+            return "CIFAR-10 is not packaged by Debian (apt-cache search cifar finds nothing): download the binary version, put data_batch_1.bin..data_batch_5.bin and test_batch.bin (and optionally batches.meta.txt) in a directory and pass --data-dir DIR"
+        case .directoryRequired(.folder):
+            return "--data folder needs --data-dir DIR holding train/<class>/*.png and test/<class>/*.png"
         case let .directoryRequired(kind):
             let files = DatasetLoader.fileNames.map { $0 + ".gz" }.joined(separator: ", ")
             return "\(kind.displayName) is not packaged by Debian: put \(files) (gzip-compressed or not) in a directory and pass --data-dir DIR"
@@ -141,7 +157,7 @@ public enum DatasetError: Error, CustomStringConvertible, Equatable, Sendable {
     }
 }
 
-/// Loads the built-in IDX data sets.
+/// Loads the built-in data sets.
 public enum DatasetLoader {
     /// The four IDX files of an MNIST-style directory, each accepted with or without `.gz`.
     public static let fileNames = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte",
@@ -152,6 +168,11 @@ public enum DatasetLoader {
         let usingDefault = directory == nil
         guard let directory = directory ?? kind.defaultDirectory else {
             throw DatasetError.directoryRequired(kind: kind)
+        }
+        switch kind {
+        case .cifar10: return try CIFAR10Reader.load(directory: directory)
+        case .folder: return try ImageFolderReader.load(directory: directory)
+        case .fashionMNIST, .mnist: break
         }
         if !usingDefault && !isDirectory(directory) {
             throw DatasetError.missingDirectory(path: directory)
