@@ -201,7 +201,7 @@ final class ImageFolderReaderTests: DatasetFixtureCase {
         expectError({ try DatasetLoader.load(.folder, directory: directory) },
                     equals: "\(directory)/test/b/odd.png: image is 5x3 but \(directory)/train/a/1.png is 4x3; all images must have one size")
 
-        FileManager.default.createFile(atPath: directory + "/test/b/odd.png", contents: Data("not a png".utf8))
+        XCTAssertTrue(FileManager.default.createFile(atPath: directory + "/test/b/odd.png", contents: Data("not a png".utf8)))
         expectError({ try DatasetLoader.load(.folder, directory: directory) }, contains: ["\(directory)/test/b/odd.png: "])
     }
 }
