@@ -18,7 +18,11 @@ public func gemm(
     c: UnsafeMutablePointer<Float>, ldc: Int
 ) {
     BLASThreads.ensureSingleThreaded()
-    let parts = min(BLASThreads.panels, ComputeBudget.threads)
+    // The split depends only on the core count, never on the current ComputeBudget: a panel's
+    // width can change OpenBLAS's rounding at tile edges, and results must not depend on whether a
+    // monitor pass happened to run beside this batch. The budget only limits how many threads
+    // work through the panels (parallelFor).
+    let parts = BLASThreads.panels
     // Below ~4 MFLOP a split costs more in synchronization than it saves.
     guard parts > 1, m * n * k >= 2_000_000 else {
         serialGEMM(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
