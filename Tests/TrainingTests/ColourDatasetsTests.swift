@@ -16,23 +16,6 @@ class DatasetFixtureCase: XCTestCase {
     override func tearDownWithError() throws {
         try? FileManager.default.removeItem(atPath: directory)
     }
-
-    func expectError(_ body: () throws -> Any, equals expected: String? = nil, contains fragments: [String] = [],
-                     file: StaticString = #filePath, line: UInt = #line) {
-        do {
-            _ = try body()
-            XCTFail("expected an error", file: file, line: line)
-        } catch let error as DatasetError {
-            let text = error.description
-            XCTAssertFalse(text.contains("\n"), "not one line: \(text)", file: file, line: line)
-            if let expected { XCTAssertEqual(text, expected, file: file, line: line) }
-            for fragment in fragments {
-                XCTAssertTrue(text.contains(fragment), "'\(text)' lacks '\(fragment)'", file: file, line: line)
-            }
-        } catch {
-            XCTFail("expected a DatasetError, got \(error)", file: file, line: line)
-        }
-    }
 }
 
 /// Element (n, c, y, x) of an (N, C, H, W) tensor.

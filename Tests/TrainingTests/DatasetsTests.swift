@@ -55,23 +55,6 @@ final class DatasetsIDXTests: XCTestCase {
         return output
     }
 
-    func expectError(_ body: () throws -> Any, equals expected: String? = nil, contains fragments: [String] = [],
-                     file: StaticString = #filePath, line: UInt = #line) {
-        do {
-            _ = try body()
-            XCTFail("expected an error", file: file, line: line)
-        } catch let error as DatasetError {
-            let text = error.description
-            XCTAssertFalse(text.contains("\n"), "not one line: \(text)", file: file, line: line)
-            if let expected { XCTAssertEqual(text, expected, file: file, line: line) }
-            for fragment in fragments {
-                XCTAssertTrue(text.contains(fragment), "'\(text)' lacks '\(fragment)'", file: file, line: line)
-            }
-        } catch {
-            XCTFail("unexpected error type \(type(of: error)): \(error)", file: file, line: line)
-        }
-    }
-
     // MARK: round trips
 
     func testRawRoundTrip() throws {

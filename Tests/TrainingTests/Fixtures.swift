@@ -1,3 +1,4 @@
+import XCTest
 import Foundation
 import Tensors
 import Layers
@@ -26,5 +27,25 @@ enum Fixtures {
                          batchSize: batch, learningRate: 0.01, momentum: 0.9, weightDecay: 1e-4, maxFilterRMS: nil, seed: 7,
                          trainLimit: nil, snapshotEpochs: snapshots, probes: 16, top: 3, status: .running, message: nil,
                          created: "t", updated: "t")
+    }
+}
+
+extension XCTestCase {
+    /// Asserts `body` throws a one-line `DatasetError`, equal to `expected` and/or containing every fragment.
+    func expectError(_ body: () throws -> Any, equals expected: String? = nil, contains fragments: [String] = [],
+                     file: StaticString = #filePath, line: UInt = #line) {
+        do {
+            _ = try body()
+            XCTFail("expected an error", file: file, line: line)
+        } catch let error as DatasetError {
+            let text = error.description
+            XCTAssertFalse(text.contains("\n"), "not one line: \(text)", file: file, line: line)
+            if let expected { XCTAssertEqual(text, expected, file: file, line: line) }
+            for fragment in fragments {
+                XCTAssertTrue(text.contains(fragment), "'\(text)' lacks '\(fragment)'", file: file, line: line)
+            }
+        } catch {
+            XCTFail("expected a DatasetError, got \(type(of: error)): \(error)", file: file, line: line)
+        }
     }
 }
