@@ -48,8 +48,7 @@ public final class TrainingSession {
         }
         let network = try Network(spec: config.architecture, source: config.model)
         let normalization = config.architecture.normalization!
-        let train = data.train.normalized(by: normalization), test = data.test.normalized(by: normalization)
-        let trainer = Trainer(network: network, train: train, test: test,
+        let trainer = Trainer(network: network, train: data.train, test: data.test, normalization: normalization,
                               optimizer: SGD(learningRate: config.learningRate, momentum: config.momentum,
                                              weightDecay: config.weightDecay, maxFilterRMS: config.maxFilterRMS),
                               batchSize: config.batchSize, seed: config.seed)

@@ -1,0 +1,57 @@
+import Foundation
+import Tensors
+
+/// Wall-clock seconds of `body`; with BENCH_CLOCK=cpu, the process's CPU seconds instead (all
+/// threads), a steadier measure of work done while other jobs share the machine.
+func seconds(_ body: () throws -> Void) rethrows -> Double {
+    let clock = ProcessInfo.processInfo.environment["BENCH_CLOCK"] == "cpu" ? CLOCK_PROCESS_CPUTIME_ID : CLOCK_MONOTONIC
+    var start = timespec(), end = timespec()
+    clock_gettime(clock, &start)
+    try body()
+    clock_gettime(clock, &end)
+    return Double(end.tv_sec - start.tv_sec) + Double(end.tv_nsec - start.tv_nsec) / 1e9
+}
+
+/// Best of several runs of a 1024^3 sgemm: the machine's arithmetic peak as our code sees it.
+func sgemmGFLOPs(threads: Int) -> Double {
+    BLASThreads.set(threads)
+    defer { BLASThreads.set(ComputeBudget.cores) }
+    let n = 1024
+    var rng = Xoshiro256(seed: 1)
+    let a = (0..<(n * n)).map { _ in rng.nextUnitFloat() }, b = (0..<(n * n)).map { _ in rng.nextUnitFloat() }
+    var c = [Float](repeating: 0, count: n * n)
+    var best = Double.infinity
+    for _ in 0..<5 {
+        let t = seconds { a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in c.withUnsafeMutableBufferPointer { cp in
+            gemm(m: n, n: n, k: n, a: ap.baseAddress!, lda: n, b: bp.baseAddress!, ldb: n, c: cp.baseAddress!, ldc: n)
+        } } } }
+        best = min(best, t)
+    }
+    return 2 * Double(n * n * n) / best / 1e9
+}
+
+/// Peak resident memory of a full-data training epoch, measured on the real CLI in a child
+/// process (so nothing this benchmark allocated counts): `deconvscope train` for one epoch on all
+/// 60,000 images with snapshots at epochs 0 and 1 and the monitor and report running beside it.
+func trainingPeakResidentMiB(cli: String) throws -> (mebibytes: Double, seconds: Double) {
+    let root = NSTemporaryDirectory() + "deconvscope-bench-memory-\(getpid())"
+    defer { try? FileManager.default.removeItem(atPath: root) }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: cli)
+    process.arguments = ["train", "--model", "zf-fmnist", "--epochs", "1", "--snapshot-epochs", "0,1", "--run", "memory",
+                         "--checkpoints", root + "/Checkpoints", "--reports", root + "/Reports"]
+    process.standardOutput = FileHandle.nullDevice
+    let elapsed = try seconds {
+        try process.run()
+        process.waitUntilExit()
+    }
+    guard process.terminationStatus == 0 else { throw BenchError("deconvscope train exited with \(process.terminationStatus)") }
+    var usage = rusage()
+    getrusage(RUSAGE_CHILDREN.rawValue, &usage)
+    return (Double(usage.ru_maxrss) / 1024, elapsed)   // ru_maxrss is in KiB on Linux
+}
+
+struct BenchError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
