@@ -50,8 +50,10 @@ public func gemm(
     }
 }
 
+/// `gemm` on the calling thread only: for callers that parallelize across many small GEMMs
+/// themselves (a convolution's per-image products, each on its own thread's cache-sized buffers).
 @inline(__always)
-func serialGEMM(
+public func serialGEMM(
     transposeA: Bool = false, transposeB: Bool = false,
     m: Int, n: Int, k: Int,
     alpha: Float = 1,
@@ -60,6 +62,7 @@ func serialGEMM(
     beta: Float = 0,
     c: UnsafeMutablePointer<Float>, ldc: Int
 ) {
+    BLASThreads.ensureSingleThreaded()
     guard m > 0, n > 0 else { return }
     if k == 0 {
         // BLAS treats k == 0 as C = beta*C; keep that behaviour without calling into it.
