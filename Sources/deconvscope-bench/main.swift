@@ -11,6 +11,7 @@ import Reporting
 import Snapshots
 
 setvbuf(stdout, nil, _IOLBF, 0)
+ProcessMemory.keepFreedBlocksForReuse()
 let cores = ProcessInfo.processInfo.activeProcessorCount
 let sections = Set(CommandLine.arguments.dropFirst())
 func wants(_ section: String) -> Bool { sections.isEmpty || sections.contains(section) }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Tensors
 
 @main
 struct Deconvscope: ParsableCommand {
@@ -19,6 +20,7 @@ struct Deconvscope: ParsableCommand {
     /// `error: ...` on stderr with a non-zero status (the public contract), instead of the
     /// parser's default multi-line "Error: ... Usage: ..." text.
     static func main() {
+        ProcessMemory.keepFreedBlocksForReuse()
         do {
             var command = try parseAsRoot()
             try command.run()
