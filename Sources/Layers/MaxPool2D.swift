@@ -45,10 +45,20 @@ public final class MaxPool2D: Layer {
                         let y0 = max(oy * s - pad, 0), y1 = min(oy * s - pad + k, h)
                         for ox in 0..<ow {
                             let x0 = max(ox * s - pad, 0), x1 = min(ox * s - pad + k, w)
+                            if k == 3 && y1 - y0 == 3 && x1 - x0 == 3 {
+                                // A whole 3x3 window (the presets' pooling), unrolled.
+                                let (value, index) = max3x3(src, y0 * w + x0, w)
+                                dst[oy * ow + ox] = value
+                                sw[oy * ow + ox] = Int32(index)
+                                continue
+                            }
                             var best = -Float.infinity, at = y0 * w + x0
                             for iy in y0..<y1 {
-                                for ix in x0..<x1 where src[iy * w + ix] > best {
-                                    best = src[iy * w + ix]; at = iy * w + ix
+                                for ix in x0..<x1 {
+                                    // Selects rather than a branch: maxima move unpredictably.
+                                    let index = iy * w + ix, v = src[index], better = v > best
+                                    best = better ? v : best
+                                    at = better ? index : at
                                 }
                             }
                             dst[oy * ow + ox] = best
@@ -73,17 +83,37 @@ public final class MaxPool2D: Layer {
     public func backward(_ dy: Tensor, rule: BackwardRule, accumulateParameterGradients: Bool) -> Tensor {
         let n = savedBatch
         precondition(dy.shape == [n] + outputShape, "maxpool backward expects \([n] + outputShape), got \(dy.shape)")
-        var dx = Tensor(zeros: [n] + inputShape)
         let plane = height * width, outPlane = outHeight * outWidth
-        dy.data.withUnsafeBufferPointer { dp in
-        switches.withUnsafeBufferPointer { sp in
-        dx.data.withUnsafeMutableBufferPointer { xp in
-            for pl in 0..<(n * channels) {
-                let d = dp.baseAddress! + pl * outPlane, s = sp.baseAddress! + pl * outPlane
-                let dst = xp.baseAddress! + pl * plane
-                for i in 0..<outPlane { dst[Int(s[i])] += d[i] }
-            }
-        } } }
+        // Each plane is zeroed and then scattered into by one thread: planes are disjoint.
+        let dx = Tensor(uninitialized: [n] + inputShape) { xp in
+            dy.data.withUnsafeBufferPointer { dp in
+            switches.withUnsafeBufferPointer { sp in
+                let (db, sb, xb) = (dp.baseAddress!, sp.baseAddress!, xp.baseAddress!)
+                parallelRanges(n * channels, minimum: 64) { planes in
+                    for pl in planes {
+                        let d = db + pl * outPlane, s = sb + pl * outPlane, dst = xb + pl * plane
+                        for i in 0..<plane { dst[i] = 0 }
+                        for i in 0..<outPlane { dst[Int(s[i])] += d[i] }
+                    }
+                }
+            } }
+        }
         return dx
     }
+}
+
+/// Maximum of the 3x3 window whose top-left element is `src[corner]` (rows `w` apart) and the
+/// flat index of its first occurrence in row-major order, as the generic loop would find it.
+@inline(__always)
+private func max3x3(_ src: UnsafePointer<Float>, _ corner: Int, _ w: Int) -> (Float, Int) {
+    var best = -Float.infinity, at = corner
+    @inline(__always) func offer(_ index: Int) {
+        let v = src[index], better = v > best
+        best = better ? v : best
+        at = better ? index : at
+    }
+    offer(corner); offer(corner + 1); offer(corner + 2)
+    offer(corner + w); offer(corner + w + 1); offer(corner + w + 2)
+    offer(corner + 2 * w); offer(corner + 2 * w + 1); offer(corner + 2 * w + 2)
+    return (best, at)
 }

@@ -13,34 +13,41 @@ public final class ReLU: Layer {
         // A select rather than a branch, so the loop vectorizes; NaN maps to 0 like `> 0` did.
         let y = Tensor(uninitialized: x.shape) { out in
             x.data.withUnsafeBufferPointer { p in
-                for i in 0..<p.count { out[i] = p[i] > 0 ? p[i] : 0 }
+                let (src, dst) = (p.baseAddress!, out.baseAddress!)
+                parallelRanges(p.count) { range in for i in range { dst[i] = src[i] > 0 ? src[i] : 0 } }
             }
         }
         savedOutput = y
         return y
     }
 
+    /// Writes a fresh tensor rather than copying `dy` and masking it in place: `dy` is still
+    /// referenced by the caller, so an in-place edit would first copy it (measured: 13 ms of a
+    /// 128-image step at conv1's ReLU).
     public func backward(_ dy: Tensor, rule: BackwardRule, accumulateParameterGradients: Bool) -> Tensor {
         // The deconvnet rule ignores the forward pass, so it needs no saved output.
         if rule == .deconvnet {
-            var dx = dy
-            dx.data.withUnsafeMutableBufferPointer { d in for i in 0..<d.count { d[i] = d[i] > 0 ? d[i] : 0 } }
-            return dx
-        }
-        precondition(dy.shape == savedOutput.shape, "relu backward expects \(savedOutput.shape), got \(dy.shape)")
-        var dx = dy
-        savedOutput.data.withUnsafeBufferPointer { y in
-            dx.data.withUnsafeMutableBufferPointer { d in
-                switch rule {
-                case .gradient:
-                    for i in 0..<d.count { d[i] = y[i] > 0 ? d[i] : 0 }
-                case .deconvnet:
-                    break  // handled above
-                case .guided:
-                    for i in 0..<d.count { d[i] = (y[i] > 0 && d[i] > 0) ? d[i] : 0 }
+            return Tensor(uninitialized: dy.shape) { dx in
+                dy.data.withUnsafeBufferPointer { d in
+                    let (src, dst) = (d.baseAddress!, dx.baseAddress!)
+                    parallelRanges(d.count) { range in for i in range { dst[i] = src[i] > 0 ? src[i] : 0 } }
                 }
             }
         }
-        return dx
+        precondition(dy.shape == savedOutput.shape, "relu backward expects \(savedOutput.shape), got \(dy.shape)")
+        return Tensor(uninitialized: dy.shape) { dx in
+            savedOutput.data.withUnsafeBufferPointer { yp in
+            dy.data.withUnsafeBufferPointer { dp in
+                let (y, d, out) = (yp.baseAddress!, dp.baseAddress!, dx.baseAddress!)
+                switch rule {
+                case .gradient:
+                    parallelRanges(dp.count) { range in for i in range { out[i] = y[i] > 0 ? d[i] : 0 } }
+                case .deconvnet:
+                    preconditionFailure("handled above")
+                case .guided:
+                    parallelRanges(dp.count) { range in for i in range { out[i] = (y[i] > 0 && d[i] > 0) ? d[i] : 0 } }
+                }
+            } }
+        }
     }
 }

@@ -42,3 +42,17 @@ public func parallelFor(_ count: Int, _ body: (Int) -> Void) {
         }
     }
 }
+
+/// Runs `body(range)` over `0..<count` split into at most one contiguous range per available
+/// thread, each at least `minimum` long: for elementwise loops (ReLU, pooling's scatter), which
+/// are memory-bound and too short to amortize more than a few hand-offs.
+@inline(__always)
+public func parallelRanges(_ count: Int, minimum: Int = 1 << 16, _ body: (Range<Int>) -> Void) {
+    let parts = max(1, min(ComputeBudget.threads, count / max(1, minimum)))
+    if parts == 1 { if count > 0 { body(0..<count) }; return }
+    let step = (count + parts - 1) / parts
+    DispatchQueue.concurrentPerform(iterations: parts) { part in
+        let start = part * step, end = min(count, start + step)
+        if start < end { body(start..<end) }
+    }
+}
