@@ -6,49 +6,63 @@ extension Conv2D {
     /// Returns nil when more than a quarter of the positions are active (the dense path wins).
     func sparseInputGradient(_ dy: Tensor) -> Tensor? {
         let n = dy.shape[0], p = shape.outputPositions, f = outChannels, kk = shape.patchSize
+        // Active (image, position) pairs, found by scanning dy in memory order.
         var active: [(image: Int, position: Int)] = []
-        dy.data.withUnsafeBufferPointer { d in
+        var marked = [Bool](repeating: false, count: p)
+        let limit = n * p / 4
+        let dense: Bool = dy.data.withUnsafeBufferPointer { d in
             for j in 0..<n {
-                for pos in 0..<p {
-                    for o in 0..<f where d[(j * f + o) * p + pos] != 0 { active.append((j, pos)); break }
+                for o in 0..<f {
+                    let row = d.baseAddress! + (j * f + o) * p
+                    for pos in 0..<p where row[pos] != 0 { marked[pos] = true }
                 }
+                for pos in 0..<p where marked[pos] {
+                    active.append((j, pos))
+                    marked[pos] = false
+                }
+                if active.count > limit { return true }
             }
+            return false
         }
-        guard active.count * 4 <= n * p else { return nil }
+        guard !dense else { return nil }
         var dx = Tensor(zeros: [n] + inputShape)
         guard !active.isEmpty else { return dx }
         let a = active.count
-        var compact = [Float](repeating: 0, count: f * a)      // (F, A)
-        var columns = [Float](repeating: 0, count: kk * a)     // (K, A)
+        // One row per active position, so the GEMM's result is read row by row below.
+        var compact = [Float](repeating: 0, count: a * f)      // (A, F)
+        var columns = [Float](repeating: 0, count: a * kk)     // (A, K)
         dy.data.withUnsafeBufferPointer { d in
             for (i, item) in active.enumerated() {
-                for o in 0..<f { compact[o * a + i] = d[(item.image * f + o) * p + item.position] }
+                for o in 0..<f { compact[i * f + o] = d[(item.image * f + o) * p + item.position] }
             }
         }
         compact.withUnsafeBufferPointer { cp in
         weight.value.data.withUnsafeBufferPointer { wp in
         columns.withUnsafeMutableBufferPointer { colp in
-            gemm(transposeA: true, m: kk, n: a, k: f, a: wp.baseAddress!, lda: kk, b: cp.baseAddress!, ldb: a, c: colp.baseAddress!, ldc: a)
+            // (A, F) x W (F, K): each active position's column of W^T dy, as a row.
+            gemm(m: a, n: kk, k: f, a: cp.baseAddress!, lda: f, b: wp.baseAddress!, ldb: kk, c: colp.baseAddress!, ldc: kk)
         } } }
         let k = shape.window.kernel, s = shape.window.stride, pad = shape.window.padding
         let (h, w, ow) = (shape.height, shape.width, shape.outWidth)
+        columns.withUnsafeBufferPointer { colp in
         dx.data.withUnsafeMutableBufferPointer { dxp in
             for (i, item) in active.enumerated() {
                 let oy = item.position / ow, ox = item.position % ow
                 let image = dxp.baseAddress! + item.image * shape.inputSize
+                let column = colp.baseAddress! + i * kk
                 var row = 0
                 for c in 0..<shape.channels {
                     for ky in 0..<k {
                         let iy = oy * s - pad + ky
                         for kx in 0..<k {
                             let ix = ox * s - pad + kx
-                            if iy >= 0 && iy < h && ix >= 0 && ix < w { image[(c * h + iy) * w + ix] += columns[row * a + i] }
+                            if iy >= 0 && iy < h && ix >= 0 && ix < w { image[(c * h + iy) * w + ix] += column[row] }
                             row += 1
                         }
                     }
                 }
             }
-        }
+        } }
         return dx
     }
 }
