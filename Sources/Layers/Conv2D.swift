@@ -89,10 +89,7 @@ public final class Conv2D: Layer {
                     let y = ob + j * f * p
                     // The bias first, then (F, K) x (K, P) added onto it (beta = 1): OpenBLAS skips
                     // its zeroing pass over C, and no second pass adds the bias.
-                    for o in 0..<f {
-                        let row = y + o * p, b = bb[o]
-                        for i in 0..<p { row[i] = b }
-                    }
+                    for o in 0..<f { (y + o * p).update(repeating: bb[o], count: p) }
                     serialGEMM(m: f, n: p, k: kk, a: wb, lda: kk, b: cols, ldb: p, beta: 1, c: y, ldc: p)
                 }
             }

@@ -92,7 +92,7 @@ public final class MaxPool2D: Layer {
                 parallelRanges(n * channels, minimum: 64) { planes in
                     for pl in planes {
                         let d = db + pl * outPlane, s = sb + pl * outPlane, dst = xb + pl * plane
-                        for i in 0..<plane { dst[i] = 0 }
+                        dst.update(repeating: 0, count: plane)
                         for i in 0..<outPlane { dst[Int(s[i])] += d[i] }
                     }
                 }
@@ -106,14 +106,14 @@ public final class MaxPool2D: Layer {
 /// flat index of its first occurrence in row-major order, as the generic loop would find it.
 @inline(__always)
 private func max3x3(_ src: UnsafePointer<Float>, _ corner: Int, _ w: Int) -> (Float, Int) {
-    var best = -Float.infinity, at = corner
-    @inline(__always) func offer(_ index: Int) {
-        let v = src[index], better = v > best
-        best = better ? v : best
-        at = better ? index : at
+    // A pure step function rather than a closure over mutable locals, which debug builds
+    // (the test suite's) check for exclusive access on every call.
+    @inline(__always) func offer(_ best: (Float, Int), _ index: Int) -> (Float, Int) {
+        src[index] > best.0 ? (src[index], index) : best
     }
-    offer(corner); offer(corner + 1); offer(corner + 2)
-    offer(corner + w); offer(corner + w + 1); offer(corner + w + 2)
-    offer(corner + 2 * w); offer(corner + 2 * w + 1); offer(corner + 2 * w + 2)
-    return (best, at)
+    var best = (-Float.infinity, corner)
+    best = offer(best, corner); best = offer(best, corner + 1); best = offer(best, corner + 2)
+    best = offer(best, corner + w); best = offer(best, corner + w + 1); best = offer(best, corner + w + 2)
+    best = offer(best, corner + 2 * w); best = offer(best, corner + 2 * w + 1); best = offer(best, corner + 2 * w + 2)
+    return best
 }
