@@ -4,7 +4,7 @@ SWIFT       ?= swift
 BIN_RELEASE := .build/release/deconvscope
 DEB_PACKAGES := libhdf5-dev libopenblas-dev libpng-dev zlib1g-dev pkg-config hdf5-tools dataset-fashion-mnist python3-pip
 DEMO_RUN    ?= demo
-DEMO_FLAGS  ?= --model zf-fmnist --max-filter-rms 0.1 --epochs 3 --snapshot-epochs 0,1,2,3 --train-limit 30000 --run $(DEMO_RUN)
+DEMO_FLAGS  ?= --model zf-fmnist --max-filter-rms 0.1 --first-conv-init-std 0.01 --epochs 3 --snapshot-epochs 0,1,2,3 --train-limit 30000 --run $(DEMO_RUN)
 
 .PHONY: all deps pydeps build release test demo colour-demo bench clean help
 

@@ -133,12 +133,20 @@ public final class Network {
     /// He-normal weights, std = gain / sqrt(fan_in), zero biases, zero momentum. The gain is
     /// sqrt(2) for layers whose output goes through a ReLU (He et al. 2015) and 1 for the others,
     /// the classifier above all: with sqrt(2) there the first loss is ~6.6 instead of ln(10).
-    public func initialize(rng: inout Xoshiro256) {
+    ///
+    /// `firstConvStd` replaces He's std for the first conv layer only (Zeiler & Fergus drew all
+    /// weights with std 10^-2). A first layer started at He's scale (0.28 for 5x5 filters) keeps
+    /// its random pattern for many epochs, because the learned part stays small beside it; from
+    /// 10^-2, edge and bar detectors show after one epoch. The same number of draws is made
+    /// either way, so every other layer starts identically.
+    public func initialize(rng: inout Xoshiro256, firstConvStd: Float? = nil) {
+        let firstConv = layers.firstIndex { $0 is Conv2D }
         for (index, layer) in layers.enumerated() where layer.parameters.count == 2 {
             let (weight, bias) = (layer.parameters[0], layer.parameters[1])
             let feedsReLU = layers[(index + 1)...].first { !($0 is MaxPool2D || $0 is Dropout || $0 is Flatten) } is ReLU
             let fanIn = weight.value.shape.dropFirst().reduce(1, *)
-            let std = ((feedsReLU ? 2 : 1) / Float(fanIn)).squareRoot()
+            let he = ((feedsReLU ? 2 : 1) / Float(fanIn)).squareRoot()
+            let std = index == firstConv ? firstConvStd ?? he : he
             for i in 0..<weight.value.count { weight.value.data[i] = rng.nextGaussian() * std }
             bias.value = Tensor(zeros: bias.value.shape)
             weight.momentum = Tensor(zeros: weight.value.shape)

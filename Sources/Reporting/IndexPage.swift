@@ -100,8 +100,12 @@ struct IndexPage {
         }
         let limit = findings.thresholds.barelyMoved
         let stuck = context.layers.compactMap { layer in movedSinceStart(layer.name).flatMap { $0 < limit ? (layer.name, $0) : nil } }
+        let firstLayer = context.layers.first?.name
         let warnings: [Content] = stuck.map { name, change in
-            .p(.class("warning"), .txt(String(format: "%@ has barely moved from its initialization: its filter patterns moved by a median of %.1f%% since the first snapshot (below %.0f%%). Its feature maps are still mostly random projections, so its \u{201C}settled\u{201D} epoch says little. Try a larger --learning-rate, more epochs, or --max-filter-rms 0.1 (the paper's renormalization shrinks the random start so learned structure dominates sooner).", name, change * 100, limit * 100)))
+            let remedy = name == firstLayer
+                ? "Start the run with --first-conv-init-std 0.01 (the paper's initial scale: learned structure then dominates the small random start within an epoch), or train longer."
+                : "Train longer or with a larger --learning-rate."
+            return .p(.class("warning"), .txt(String(format: "%@ has barely moved from its initialization: its filter patterns moved by a median of %.1f%% since the first snapshot (below %.0f%%). Its feature maps are still mostly random projections, so its \u{201C}settled\u{201D} epoch says little. %@", name, change * 100, limit * 100, remedy)))
         }
         return .section(.id("layers"), .h2(.txt("Layers")), .table(head, .tbody(.group(rows))), .group(warnings),
             .p(.class("muted"), .txt("Settled: from that snapshot on, the layer's features keep their top probe images and their responses between snapshots (the paper's Fig. 4 observation that lower layers settle first). Moved: median over the layer's filters of the distance between the filter's unit-norm pattern at the newest snapshot and at the first one (scale changes do not count; 0% = the same pattern, 141% = orthogonal).")))
@@ -187,6 +191,7 @@ struct IndexPage {
             ("learning rate", Format.number(c.learningRate, digits: 4)), ("momentum", Format.number(c.momentum, digits: 4)),
             ("weight decay", Format.number(c.weightDecay, digits: 4)),
             ("max filter RMS", c.maxFilterRMS.map { Format.number($0, digits: 4) } ?? "off"),
+            ("first conv init std", c.firstConvInitStd.map { Format.number($0, digits: 4) } ?? "He"),
             ("seed", "\(c.seed)"), ("train limit", c.trainLimit.map { "\($0) images" } ?? "all"),
             ("snapshot epochs", c.snapshotEpochs.map(String.init).joined(separator: ", ")),
             ("probes", "\(c.probes)"), ("top k", "\(c.top)"),

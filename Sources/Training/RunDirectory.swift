@@ -22,6 +22,8 @@ public struct RunConfiguration: Codable, Sendable, Equatable {
     public var momentum: Float
     public var weightDecay: Float
     public var maxFilterRMS: Float?
+    /// Standard deviation of the first conv layer's initial weights instead of He's (nil: He).
+    public var firstConvInitStd: Float?
     public var seed: UInt64
     public var trainLimit: Int?
     public var snapshotEpochs: [Int]
@@ -35,18 +37,19 @@ public struct RunConfiguration: Codable, Sendable, Equatable {
     public init(run: String, model: String, architecture: ModelSpec, data: String, dataDir: String?, epochs: Int,
                 batchSize: Int, learningRate: Float, momentum: Float, weightDecay: Float, maxFilterRMS: Float?, seed: UInt64,
                 trainLimit: Int?, snapshotEpochs: [Int], probes: Int, top: Int, status: RunStatus, message: String?,
-                created: String, updated: String) {
+                created: String, updated: String, firstConvInitStd: Float? = nil) {
         self.run = run; self.model = model; self.architecture = architecture; self.data = data; self.dataDir = dataDir
         self.epochs = epochs; self.batchSize = batchSize; self.learningRate = learningRate; self.momentum = momentum
         self.weightDecay = weightDecay; self.maxFilterRMS = maxFilterRMS; self.seed = seed; self.trainLimit = trainLimit
         self.snapshotEpochs = snapshotEpochs; self.probes = probes; self.top = top; self.status = status
         self.message = message; self.created = created; self.updated = updated
+        self.firstConvInitStd = firstConvInitStd
     }
 
     enum CodingKeys: String, CodingKey {
         case formatVersion = "format_version", run, model, architecture, data, epochs, momentum, seed, probes, top, status, message, created, updated
         case dataDir = "data_dir", batchSize = "batch_size", learningRate = "learning_rate", weightDecay = "weight_decay"
-        case maxFilterRMS = "max_filter_rms", trainLimit = "train_limit", snapshotEpochs = "snapshot_epochs"
+        case maxFilterRMS = "max_filter_rms", firstConvInitStd = "first_conv_init_std", trainLimit = "train_limit", snapshotEpochs = "snapshot_epochs"
     }
 }
 

@@ -76,9 +76,10 @@ public final class Trainer {
         self.rng = Xoshiro256(seed: seed)
     }
 
-    /// Fresh He-normal weights from the run's generator (the first draws of the stream).
-    public func initializeWeights() {
-        network.initialize(rng: &rng)
+    /// Fresh He-normal weights from the run's generator (the first draws of the stream); see
+    /// `Network.initialize` for `firstConvStd`.
+    public func initializeWeights(firstConvStd: Float? = nil) {
+        network.initialize(rng: &rng, firstConvStd: firstConvStd)
     }
 
     /// Continues from a snapshot written by `snapshot()`: weights, momentum, counters, generator.

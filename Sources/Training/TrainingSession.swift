@@ -56,7 +56,7 @@ public final class TrainingSession {
             try trainer.restore(snapshot, path: path)
             metrics = directory.readMetrics().filter { $0.epoch <= snapshot.epoch }
         } else {
-            trainer.initializeWeights()
+            trainer.initializeWeights(firstConvStd: config.firstConvInitStd)
             metrics = []
         }
         self.config = config

@@ -28,6 +28,8 @@ struct Train: ParsableCommand {
     @Option(help: "L2 weight decay added to the gradient (default 0).") var weightDecay: Float?
     @Option(help: ArgumentHelp("Rescale conv filters whose RMS exceeds R back to R, as Zeiler & Fergus did (they used 0.1).", valueName: "R"))
     var maxFilterRms: Float?
+    @Option(help: ArgumentHelp("Draw the first conv layer's initial weights with this std instead of He's (Zeiler & Fergus used 0.01). With He's (~0.28 for 5x5) its filters keep their random look for many epochs; from 0.01 edge and bar detectors show after one.", valueName: "std"))
+    var firstConvInitStd: Float?
     @Option(help: "Seed for initialization, shuffling and dropout; equal seeds give equal runs (default 0).") var seed: UInt64?
     @Option(help: ArgumentHelp("Train on only the first N training images (quick experiments).", valueName: "N")) var trainLimit: Int?
     @Option(help: ArgumentHelp("Epochs to snapshot, comma-separated (default 0,1,2,5,10; with --resume, the run's own list unless given).", valueName: "list"))
@@ -48,6 +50,7 @@ struct Train: ParsableCommand {
         if let m = momentum { guard m >= 0, m < 1 else { throw ValidationError("--momentum must be in [0, 1)") } }
         if let wd = weightDecay { guard wd >= 0 else { throw ValidationError("--weight-decay must be at least 0") } }
         if let r = maxFilterRms { guard r > 0 else { throw ValidationError("--max-filter-rms must be positive") } }
+        if let s = firstConvInitStd { guard s > 0, s.isFinite else { throw ValidationError("--first-conv-init-std must be a positive number") } }
         if let n = trainLimit { guard n >= 1 else { throw ValidationError("--train-limit must be at least 1") } }
         if let list = snapshotEpochs { _ = try parseEpochList(list) }
         if let runName { try RunDirectory.validate(runName: runName) }
@@ -58,6 +61,7 @@ struct Train: ParsableCommand {
             let fixed: [(String, Bool)] = [("--model", model.model != nil), ("--data", dataOptions.data != nil), ("--data-dir", dataOptions.dataDir != nil),
                                            ("--batch-size", batchSize != nil), ("--learning-rate", learningRate != nil), ("--momentum", momentum != nil),
                                            ("--weight-decay", weightDecay != nil), ("--max-filter-rms", maxFilterRms != nil), ("--seed", seed != nil),
+                                           ("--first-conv-init-std", firstConvInitStd != nil),
                                            ("--train-limit", trainLimit != nil)]
             if let given = fixed.first(where: { $0.1 }) {
                 throw ValidationError("\(given.0) cannot change when resuming: the run continues with its stored configuration (run.json); start a new --run to change it")
@@ -89,7 +93,8 @@ struct Train: ParsableCommand {
                     epochs: epochs ?? 10, batchSize: batchSize ?? 128, learningRate: learningRate ?? 0.01, momentum: momentum ?? 0.9,
                     weightDecay: weightDecay ?? 0, maxFilterRMS: maxFilterRms, seed: seed ?? 0, trainLimit: trainLimit,
                     snapshotEpochs: try parseEpochList(snapshotEpochs ?? "0,1,2,5,10"),
-                    probes: probeOptions.probes, top: probeOptions.top, status: .running, message: nil, created: now, updated: now)
+                    probes: probeOptions.probes, top: probeOptions.top, status: .running, message: nil, created: now, updated: now,
+                    firstConvInitStd: firstConvInitStd)
             }
             guard let kind = DatasetKind(rawValue: config.data) else { throw RunError("unknown data set \"\(config.data)\"") }
             var data = try DatasetLoader.load(kind, directory: config.dataDir)
