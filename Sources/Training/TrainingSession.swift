@@ -72,6 +72,8 @@ public final class TrainingSession {
     @discardableResult
     public func run(onEvent: (TrainingEvent) throws -> Void) throws -> RunStatus {
         try directory.create()
+        // A writer killed mid-write (kill -9, power loss) leaves its temporary file behind.
+        AtomicFile.removeStaleTemporaries(in: directory.path)
         config.status = .running
         config.updated = Timestamp.now()
         try directory.writeConfig(config)
