@@ -92,8 +92,14 @@ public final class TrainingSession {
                 }
                 try record(m, onEvent: onEvent)
             }
-        } catch let error as TrainingDiverged {
+        } catch var error as TrainingDiverged {
+            error.lastSnapshot = try? directory.snapshots().last.map { URL(fileURLWithPath: $0.path).lastPathComponent }
             try? finish(.failed, message: error.description)
+            throw error
+        } catch {
+            // E.g. a full disk: say so in run.json (if it can still be written), so `monitor --watch`
+            // stops following the run instead of waiting for it forever.
+            try? finish(.failed, message: "\(error)")
             throw error
         }
         try finish(.finished, message: nil)
