@@ -67,13 +67,26 @@ public struct RunDirectory: Sendable {
         }
     }
 
+    /// Creates the folder (and its parents) and checks it can be written, so an unwritable
+    /// `Checkpoints/` is reported before any training, with the system's reason.
     public func create() throws {
-        do {
-            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        } catch {
-            throw RunError("\(path): cannot create the run directory (\(error.localizedDescription))")
+        var isDirectory: ObjCBool = false
+        if !FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
+            var missing: [String] = []
+            var url = URL(fileURLWithPath: path)
+            while !FileManager.default.fileExists(atPath: url.path) && url.path != "/" {
+                missing.append(url.path)
+                url.deleteLastPathComponent()
+            }
+            for dir in missing.reversed() where mkdir(dir, 0o755) != 0 && errno != EEXIST {
+                throw RunError("\(dir): cannot create the run directory (\(String(cString: strerror(errno))))")
+            }
+        } else if !isDirectory.boolValue {
+            throw RunError("\(path): cannot create the run directory (a file of that name exists)")
         }
-        guard access(path, W_OK) == 0 else { throw RunError("\(path): directory is not writable") }
+        guard access(path, W_OK) == 0 else {
+            throw RunError("\(path): cannot write in the run directory (\(String(cString: strerror(errno))))")
+        }
     }
 
     public func writeConfig(_ config: RunConfiguration) throws {

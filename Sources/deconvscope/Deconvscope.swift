@@ -19,6 +19,9 @@ struct Deconvscope: ParsableCommand {
     /// `error: ...` on stderr with a non-zero status (the public contract), instead of the
     /// parser's default multi-line "Error: ... Usage: ..." text.
     static func main() {
+        // Past a file-size limit (ulimit -f) a write would otherwise kill the process with SIGXFSZ;
+        // ignored, the write fails with EFBIG and becomes a one-line error like a full disk.
+        signal(SIGXFSZ, SIG_IGN)
         do {
             var command = try parseAsRoot()
             try command.run()
