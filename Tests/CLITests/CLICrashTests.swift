@@ -1,0 +1,102 @@
+import Foundation
+import Snapshots
+import XCTest
+
+/// `kill -9` of `train` at several points: mid-epoch, and during snapshot writes (of a new run and
+/// of a resumed one). After each kill every snapshot on disk loads, at most the epoch in progress is
+/// lost, and `--resume` ends with the weights of an uninterrupted run, bit for bit.
+final class CLICrashTests: XCTestCase {
+    /// ~190 steps per epoch at batch 16 (about 0.4 s of training in a debug build), so a kill sent
+    /// when epoch 2's first progress line appears lands well inside that epoch.
+    static let model = """
+    {"input": [1, 28, 28], "classes": 10, "normalization": {"mean": [0.2860406], "std": [0.3530242]},
+     "layers": [
+      {"type": "conv", "name": "conv1", "out_channels": 4, "kernel": 5, "stride": 2, "padding": 2},
+      {"type": "relu"},
+      {"type": "maxpool", "kernel": 2, "stride": 2, "padding": 0},
+      {"type": "flatten"},
+      {"type": "linear", "name": "fc2", "out_features": 10}]}
+    """
+    static let pauseHook = "DECONVSCOPE_TEST_PAUSE_BEFORE_SNAPSHOT_RENAME"
+
+    static func trainArguments(run: String) -> [String] {
+        ["train", "--model", "tiny.json", "--train-limit", "3000", "--batch-size", "16", "--epochs", "3",
+         "--snapshot-epochs", "0,1,2,3", "--seed", "11", "--run", run, "--no-monitor"]
+    }
+
+    static func resumeArguments(run: String) -> [String] { ["train", "--resume", "--run", run, "--no-monitor"] }
+
+    func testKillAtSeveralPointsKeepsSnapshotsAndResumeEqualsAnUninterruptedRun() throws {
+        guard FileManager.default.fileExists(atPath: "/usr/share/datasets/fashion-mnist") else {
+            throw XCTSkip("dataset-fashion-mnist is not installed (make test installs it)")
+        }
+        let dir = CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try Self.model.write(toFile: dir + "/tiny.json", atomically: true, encoding: .utf8)
+        func runDir(_ run: String) -> String { dir + "/Checkpoints/" + run }
+        func epochs(_ run: String) throws -> [Int] { try SnapshotFiles.list(in: runDir(run)).map(\.epoch) }
+        func metricEpochs(_ run: String) throws -> [Int] {
+            try String(contentsOfFile: runDir(run) + "/metrics.jsonl", encoding: .utf8).split(separator: "\n").map {
+                try XCTUnwrap((try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["epoch"] as? Int)
+            }
+        }
+        func temporaries(_ run: String) throws -> [String] {
+            try FileManager.default.contentsOfDirectory(atPath: runDir(run)).filter { $0.contains(".tmp-") }.sorted()
+        }
+        func assertKilled(_ p: RunningCLI, line: UInt = #line) {
+            XCTAssertEqual(p.process.terminationReason, .uncaughtSignal, line: line)
+            XCTAssertEqual(p.process.terminationStatus, SIGKILL, line: line)
+        }
+
+        // The reference: the same run, never interrupted.
+        let reference = try CLI.run(Self.trainArguments(run: "ref"), in: dir)
+        XCTAssertEqual(reference.status, 0, reference.stderr)
+        let final = runDir("ref") + "/epoch-0003.h5"
+
+        // 1. Mid-epoch: killed as soon as epoch 2 reports progress.
+        let mid = try RunningCLI(Self.trainArguments(run: "mid"), in: dir)
+        XCTAssertTrue(mid.waitFor("epoch 2/3 "), mid.stdout + mid.stderr)
+        mid.killHard()
+        assertKilled(mid)
+        XCTAssertEqual(try epochs("mid"), [0, 1], "killed inside epoch 2: only that epoch is lost")
+        XCTAssertEqual(try metricEpochs("mid"), [0, 1])
+        try SnapshotChecks.assertAllLoad(in: runDir("mid"))
+        let midResumed = try CLI.run(Self.resumeArguments(run: "mid"), in: dir)
+        XCTAssertEqual(midResumed.status, 0, midResumed.stderr)
+        XCTAssertTrue(midResumed.stdout.contains("resuming at epoch 1 of 3"), midResumed.stdout)
+        try SnapshotChecks.assertBitIdentical(final, runDir("mid") + "/epoch-0003.h5")
+        XCTAssertEqual(try metricEpochs("mid"), [0, 1, 2, 3])
+
+        // 2. During the write of snapshot 2: the temporary file is complete, the rename not done.
+        let write = try RunningCLI(Self.trainArguments(run: "write"), in: dir, environment: [Self.pauseHook: "2"])
+        XCTAssertTrue(write.waitFor("test hook: paused before renaming"), write.stdout + write.stderr)
+        let firstWriter = write.process.processIdentifier
+        write.killHard()
+        assertKilled(write)
+        XCTAssertEqual(try epochs("write"), [0, 1], "the half-done snapshot never appears under its name")
+        XCTAssertEqual(try temporaries("write"), [".epoch-0002.h5.tmp-\(firstWriter)"], "the kill hit the write")
+        try SnapshotChecks.assertAllLoad(in: runDir("write"))
+
+        // 3. Resumed, then killed again while writing snapshot 3.
+        let again = try RunningCLI(Self.resumeArguments(run: "write"), in: dir, environment: [Self.pauseHook: "3"])
+        XCTAssertTrue(again.waitFor("test hook: paused before renaming"), again.stdout + again.stderr)
+        let secondWriter = again.process.processIdentifier
+        again.killHard()
+        assertKilled(again)
+        XCTAssertEqual(try epochs("write"), [0, 1, 2])
+        XCTAssertEqual(try temporaries("write"), [".epoch-0003.h5.tmp-\(secondWriter)"], "the first killed writer's temporary was removed")
+        try SnapshotChecks.assertAllLoad(in: runDir("write"))
+        try SnapshotChecks.assertBitIdentical(runDir("ref") + "/epoch-0002.h5", runDir("write") + "/epoch-0002.h5")
+
+        let done = try CLI.run(Self.resumeArguments(run: "write"), in: dir)
+        XCTAssertEqual(done.status, 0, done.stderr)
+        XCTAssertTrue(done.stdout.contains("resuming at epoch 2 of 3"), done.stdout)
+        XCTAssertEqual(try temporaries("write"), [], "no temporary file is left")
+        XCTAssertEqual(try epochs("write"), [0, 1, 2, 3])
+        try SnapshotChecks.assertAllLoad(in: runDir("write"))
+        try SnapshotChecks.assertBitIdentical(final, runDir("write") + "/epoch-0003.h5")
+        XCTAssertEqual(try metricEpochs("write"), [0, 1, 2, 3])
+        let status = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: runDir("write") + "/run.json"))) as? [String: Any]
+        XCTAssertEqual(status?["status"] as? String, "finished")
+    }
+}
