@@ -59,6 +59,10 @@ public struct RunDirectory: Sendable {
     public var configPath: String { path + "/run.json" }
     public var metricsPath: String { path + "/metrics.jsonl" }
     public func snapshotPath(epoch: Int) -> String { path + "/" + SnapshotFiles.fileName(epoch: epoch) }
+    /// The state after the newest epoch that `--snapshot-epochs` did not ask for, in the snapshot
+    /// format, so `--resume` after a kill loses at most the epoch in progress. Not listed as a
+    /// snapshot (the monitor ignores it); removed when a newer snapshot is written.
+    public var resumePointPath: String { path + "/resume-point.h5" }
 
     /// Run names become folder names and appear in reports: a safe character set only.
     public static func validate(runName: String) throws {

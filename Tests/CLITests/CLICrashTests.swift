@@ -2,9 +2,10 @@ import Foundation
 import Snapshots
 import XCTest
 
-/// `kill -9` of `train` at several points: mid-epoch, and during snapshot writes (of a new run and
-/// of a resumed one). After each kill every snapshot on disk loads, at most the epoch in progress is
-/// lost, and `--resume` ends with the weights of an uninterrupted run, bit for bit.
+/// `kill -9` of `train` at several points: mid-epoch (between sparse snapshots), and during snapshot
+/// writes (of a new run and of a resumed one). After each kill every snapshot on disk loads, at most
+/// the epoch in progress is lost, and `--resume` ends with the weights of an uninterrupted run, bit
+/// for bit.
 final class CLICrashTests: XCTestCase {
     /// ~190 steps per epoch at batch 16 (about 0.4 s of training in a debug build), so a kill sent
     /// when epoch 2's first progress line appears lands well inside that epoch.
@@ -19,9 +20,9 @@ final class CLICrashTests: XCTestCase {
     """
     static let pauseHook = "DECONVSCOPE_TEST_PAUSE_BEFORE_SNAPSHOT_RENAME"
 
-    static func trainArguments(run: String) -> [String] {
+    static func trainArguments(run: String, snapshots: String = "0,1,2,3") -> [String] {
         ["train", "--model", "tiny.json", "--train-limit", "3000", "--batch-size", "16", "--epochs", "3",
-         "--snapshot-epochs", "0,1,2,3", "--seed", "11", "--run", run, "--no-monitor"]
+         "--snapshot-epochs", snapshots, "--seed", "11", "--run", run, "--no-monitor"]
     }
 
     static func resumeArguments(run: String) -> [String] { ["train", "--resume", "--run", run, "--no-monitor"] }
@@ -53,12 +54,14 @@ final class CLICrashTests: XCTestCase {
         XCTAssertEqual(reference.status, 0, reference.stderr)
         let final = runDir("ref") + "/epoch-0003.h5"
 
-        // 1. Mid-epoch: killed as soon as epoch 2 reports progress.
-        let mid = try RunningCLI(Self.trainArguments(run: "mid"), in: dir)
+        // 1. Mid-epoch, with snapshots only at 0 (and the last epoch): killed as soon as epoch 2
+        // reports progress. Epoch 1 was not snapshotted, yet only epoch 2 is lost: the resume point.
+        let mid = try RunningCLI(Self.trainArguments(run: "mid", snapshots: "0"), in: dir)
         XCTAssertTrue(mid.waitFor("epoch 2/3 "), mid.stdout + mid.stderr)
         mid.killHard()
         assertKilled(mid)
-        XCTAssertEqual(try epochs("mid"), [0, 1], "killed inside epoch 2: only that epoch is lost")
+        XCTAssertEqual(try epochs("mid"), [0])
+        XCTAssertEqual(try Snapshot.read(from: runDir("mid") + "/resume-point.h5").epoch, 1, "killed inside epoch 2: only that epoch is lost")
         XCTAssertEqual(try metricEpochs("mid"), [0, 1])
         try SnapshotChecks.assertAllLoad(in: runDir("mid"))
         let midResumed = try CLI.run(Self.resumeArguments(run: "mid"), in: dir)
@@ -66,6 +69,8 @@ final class CLICrashTests: XCTestCase {
         XCTAssertTrue(midResumed.stdout.contains("resuming at epoch 1 of 3"), midResumed.stdout)
         try SnapshotChecks.assertBitIdentical(final, runDir("mid") + "/epoch-0003.h5")
         XCTAssertEqual(try metricEpochs("mid"), [0, 1, 2, 3])
+        XCTAssertEqual(try epochs("mid"), [0, 3])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: runDir("mid") + "/resume-point.h5"), "removed once the final snapshot exists")
 
         // 2. During the write of snapshot 2: the temporary file is complete, the rename not done.
         let write = try RunningCLI(Self.trainArguments(run: "write"), in: dir, environment: [Self.pauseHook: "2"])

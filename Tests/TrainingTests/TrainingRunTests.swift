@@ -73,6 +73,36 @@ final class TrainingRunTests: XCTestCase {
         XCTAssertEqual(try split.readConfig()?.status, .finished)
     }
 
+    /// Snapshots only at 0 and the end; stopped two batches into epoch 3. The resume point written
+    /// after epoch 2 means only the epoch in progress is lost, and the result is unchanged.
+    func testStoppingBetweenSparseSnapshotsLosesOnlyTheEpochInProgress() throws {
+        let data = try Fixtures.fashionMNIST()
+        let small = DatasetPair(train: data.train.prefix(320), test: data.test.prefix(64))
+        let root = Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let full = RunDirectory(path: root + "/full")
+        try TrainingSession(config: Fixtures.config(run: "full", spec: Fixtures.smallSpec, epochs: 3, snapshots: [0]),
+                            directory: full, data: small, resume: false).run { _ in }
+
+        final class BatchCounter: @unchecked Sendable { var calls = 0 }
+        let counter = BatchCounter()
+        let split = RunDirectory(path: root + "/split")
+        let first = try TrainingSession(config: Fixtures.config(run: "split", spec: Fixtures.smallSpec, epochs: 3, snapshots: [0]),
+                                        directory: split, data: small, resume: false)
+        first.trainer.shouldStop = { counter.calls += 1; return counter.calls > 22 }   // 10 batches per epoch
+        XCTAssertEqual(try first.run { _ in }, .interrupted)
+        XCTAssertEqual(try split.snapshots().map(\.epoch), [0])
+        XCTAssertEqual(try Snapshot.read(from: split.resumePointPath).epoch, 2)
+
+        let second = try TrainingSession(config: Fixtures.config(run: "split", spec: Fixtures.smallSpec, epochs: 3, snapshots: [0]),
+                                         directory: split, data: small, resume: true)
+        XCTAssertEqual(second.trainer.epoch, 2)
+        XCTAssertEqual(try second.run { _ in }, .finished)
+        XCTAssertEqual(try Snapshot.read(from: full.snapshotPath(epoch: 3)), try Snapshot.read(from: split.snapshotPath(epoch: 3)))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: split.resumePointPath), "removed once a newer snapshot exists")
+        XCTAssertEqual(split.readMetrics().map(\.epoch), [0, 1, 2, 3])
+    }
+
     func testNewRunRefusesADirectoryWithSnapshotsAndResumeNeedsOne() throws {
         let data = try Fixtures.fashionMNIST()
         let small = DatasetPair(train: data.train.prefix(64), test: data.test.prefix(32))
