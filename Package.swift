@@ -46,6 +46,7 @@ let package = Package(
         .testTarget(name: "ReportingTests", dependencies: [
             "Reporting", "Monitoring", "Training", "Tensors", "Layers", "ImageIO", .product(name: "Plot", package: "Plot"),
         ], exclude: ["Goldens"]),
-        .testTarget(name: "CLITests", dependencies: []),
+        // The CLI tests run the built binary; they read its snapshots back with the Snapshots module (bit-exact checks).
+        .testTarget(name: "CLITests", dependencies: ["Snapshots"]),
     ]
 )

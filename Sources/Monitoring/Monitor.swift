@@ -45,6 +45,10 @@ public final class Monitor {
         self.options = options
         self.config = try run.readConfig()
         self.testData = testData
+        // A monitor or report writer killed mid-write leaves temporaries in the report folder and
+        // its subfolders (data/, img/). Done here, before this process writes anything there.
+        let subfolders = ((try? FileManager.default.contentsOfDirectory(atPath: reportDirectory)) ?? []).sorted().map { reportDirectory + "/" + $0 }
+        for folder in [reportDirectory] + subfolders { AtomicFile.removeStaleTemporaries(in: folder) }
     }
 
     public func dataPath(epoch: Int) -> String { dataDirectory + "/" + SnapshotFiles.fileName(epoch: epoch) }

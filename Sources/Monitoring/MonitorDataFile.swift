@@ -24,8 +24,7 @@ public enum MonitorDataFile {
     public static let formatVersion: Int64 = 1
 
     public static func write(_ analysis: SnapshotAnalysis, k: Int, to path: String) throws {
-        let dir = URL(fileURLWithPath: path).deletingLastPathComponent().path
-        let temp = dir + "/.tmp-\(getpid())-" + URL(fileURLWithPath: path).lastPathComponent
+        let temp = AtomicFile.temporaryPath(for: path)
         do {
             let file = try HDF5File.create(temp)
             try file.setStringAttribute("format", format)

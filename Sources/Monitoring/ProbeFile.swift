@@ -11,7 +11,7 @@ public enum ProbeFile {
     public static let format = "deconvscope.probes"
 
     public static func write(_ probes: ProbeSet, requested: Int, source: String, to path: String) throws {
-        let temp = path + ".tmp-\(getpid())"
+        let temp = AtomicFile.temporaryPath(for: path)
         do {
             let file = try HDF5File.create(temp)
             try file.setStringAttribute("format", format)

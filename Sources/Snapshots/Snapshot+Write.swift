@@ -15,13 +15,13 @@ extension Snapshot {
     /// name; the trainer writes each snapshot from one place, so this is not guarded against.
     public func write(to path: String) throws {
         try validate(for: path)
-        let url = URL(fileURLWithPath: path)
-        let directory = url.deletingLastPathComponent().path
-        let temporary = directory + "/." + url.lastPathComponent + ".tmp-\(getpid())"
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        let temporary = AtomicFile.temporaryPath(for: path)
         do {
             let file = try HDF5File.create(temporary)
             try fill(file)
             try file.close()  // writes and fsyncs
+            FaultInjection.pauseBeforeSnapshotRename(epoch: epoch, temporary: temporary)
             guard rename(temporary, path) == 0 else {
                 throw SnapshotError(file: path, message: "cannot replace the file (\(Self.systemError()))")
             }

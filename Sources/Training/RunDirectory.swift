@@ -62,6 +62,10 @@ public struct RunDirectory: Sendable {
     public var configPath: String { path + "/run.json" }
     public var metricsPath: String { path + "/metrics.jsonl" }
     public func snapshotPath(epoch: Int) -> String { path + "/" + SnapshotFiles.fileName(epoch: epoch) }
+    /// The state after the newest epoch that `--snapshot-epochs` did not ask for, in the snapshot
+    /// format, so `--resume` after a kill loses at most the epoch in progress. Not listed as a
+    /// snapshot (the monitor ignores it); removed when a newer snapshot is written.
+    public var resumePointPath: String { path + "/resume-point.h5" }
 
     /// Run names become folder names and appear in reports: a safe character set only.
     public static func validate(runName: String) throws {
@@ -70,13 +74,26 @@ public struct RunDirectory: Sendable {
         }
     }
 
+    /// Creates the folder (and its parents) and checks it can be written, so an unwritable
+    /// `Checkpoints/` is reported before any training, with the system's reason.
     public func create() throws {
-        do {
-            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        } catch {
-            throw RunError("\(path): cannot create the run directory (\(error.localizedDescription))")
+        var isDirectory: ObjCBool = false
+        if !FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
+            var missing: [String] = []
+            var url = URL(fileURLWithPath: path)
+            while !FileManager.default.fileExists(atPath: url.path) && url.path != "/" {
+                missing.append(url.path)
+                url.deleteLastPathComponent()
+            }
+            for dir in missing.reversed() where mkdir(dir, 0o755) != 0 && errno != EEXIST {
+                throw RunError("\(dir): cannot create the run directory (\(String(cString: strerror(errno))))")
+            }
+        } else if !isDirectory.boolValue {
+            throw RunError("\(path): cannot create the run directory (a file of that name exists)")
         }
-        guard access(path, W_OK) == 0 else { throw RunError("\(path): directory is not writable") }
+        guard access(path, W_OK) == 0 else {
+            throw RunError("\(path): cannot write in the run directory (\(String(cString: strerror(errno))))")
+        }
     }
 
     public func writeConfig(_ config: RunConfiguration) throws {

@@ -35,14 +35,28 @@ public struct EpochMetrics: Codable, Sendable, Equatable {
     }
 }
 
-/// Training stopped because the loss stopped being a finite number.
+/// Training stopped because it diverged: the loss or the weights stopped being usable numbers.
 public struct TrainingDiverged: Error, CustomStringConvertible {
     public var epoch: Int
     public var step: Int
     public var learningRate: Float
+    /// What was seen, e.g. "the loss became nan".
+    public var reason: String
+    /// The newest snapshot on disk when training stopped, if the caller knows it.
+    public var lastSnapshot: String?
     public var description: String {
-        "training diverged: the loss became non-finite in epoch \(epoch) at step \(step); try a smaller --learning-rate (now \(learningRate)), e.g. \(learningRate / 10), or --max-filter-rms 0.1"
+        "training diverged in epoch \(epoch) at step \(step): \(reason); try a smaller --learning-rate (now \(learningRate)), e.g. \(learningRate / 10), or --max-filter-rms 0.1"
+            + (lastSnapshot.map { "; the last good snapshot is \($0)" } ?? "")
     }
+}
+
+/// When a run counts as diverged. A softmax cross-entropy starts near ln(classes) (chance level);
+/// a trained network is below it, and a run whose batch loss is a hundred times above it is not
+/// coming back: with a too-large learning rate the loss grows by orders of magnitude per step
+/// (measured: 3.3 -> 4.7e7 -> 3.0e15 over three steps at lr 1000) long before it overflows to inf
+/// or NaN, so waiting for a non-finite value would write several garbage snapshots first.
+public enum DivergenceLimit {
+    public static func maximumLoss(classes: Int) -> Double { 100 * max(1, log(Double(max(2, classes)))) }
 }
 
 /// SGD over a data set, one epoch at a time. Owns the run's only random generator, whose
@@ -128,7 +142,10 @@ public final class Trainer {
             let logits = network.forward(batch, mode: .training(seed: seed))
             let result = SoftmaxCrossEntropy.evaluate(logits: logits, labels: labels)
             guard result.loss.isFinite else {
-                throw TrainingDiverged(epoch: epoch + 1, step: step + 1, learningRate: optimizer.learningRate)
+                throw diverged(step: step + 1, "the loss became \(result.loss)")
+            }
+            guard result.loss <= maximumLoss else {
+                throw diverged(step: step + 1, String(format: "the loss reached %.3g, more than 100 times chance level (%.3g)", result.loss, maximumLoss / 100))
             }
             _ = network.backward(result.gradient, rule: .gradient, accumulateParameterGradients: true, inputGradient: false)
             optimizer.step(network)
@@ -139,12 +156,28 @@ public final class Trainer {
             progress(BatchProgress(epoch: epoch + 1, batch: b + 1, batches: batches, imagesSeen: seen, images: n,
                                    runningLoss: lossSum / Double(seen), elapsed: Date().timeIntervalSince(start)))
         }
+        // The last step's update is not seen by any loss of this epoch: check the weights before
+        // they can be written to a snapshot.
+        if let bad = network.parameterLayers.first(where: { !$0.weight.value.data.allSatisfy(\.isFinite) || !$0.bias.value.data.allSatisfy(\.isFinite) }) {
+            throw diverged(step: step, "the weights of \(bad.name) became non-finite")
+        }
         let trainSeconds = Date().timeIntervalSince(start)
-        epoch += 1
         let (testLoss, testAccuracy) = evaluate(test)
+        guard testLoss.isFinite, testLoss <= maximumLoss else {
+            throw diverged(step: step, String(format: "the test loss after the epoch's last step is %.3g, more than 100 times chance level (%.3g)", testLoss, maximumLoss / 100))
+        }
+        epoch += 1
         return EpochMetrics(epoch: epoch, step: step, trainLoss: lossSum / Double(seen), trainAccuracy: Double(correct) / Double(seen),
                             testLoss: testLoss, testAccuracy: testAccuracy, seconds: Date().timeIntervalSince(start),
                             imagesPerSecond: Double(seen) / trainSeconds)
+    }
+
+    private var maximumLoss: Double {
+        DivergenceLimit.maximumLoss(classes: network.spec.classes)
+    }
+
+    private func diverged(step: Int, _ reason: String) -> TrainingDiverged {
+        TrainingDiverged(epoch: epoch + 1, step: step, learningRate: optimizer.learningRate, reason: reason)
     }
 
     /// Metrics of the current weights before any training (epoch 0).

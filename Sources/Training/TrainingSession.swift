@@ -20,21 +20,26 @@ public final class TrainingSession {
     public let trainer: Trainer
     private var metrics: [EpochMetrics]
 
-    /// Prepares a new run, or with `resume` continues from the newest snapshot in `directory`.
+    /// Prepares a new run, or with `resume` continues from the newest state in `directory`: the
+    /// newest snapshot, or the resume point if that is newer.
     /// `data` holds raw [0, 1] pixels; normalization comes from the architecture, or is measured on
     /// the training split for a new run whose model names none.
     public init(config: RunConfiguration, directory: RunDirectory, data: DatasetPair, resume: Bool) throws {
         var config = config
         let snapshots = try directory.snapshots()
+        let hasResumePoint = FileManager.default.fileExists(atPath: directory.resumePointPath)
         var resumeFrom: (snapshot: Snapshot, path: String)? = nil
         if resume {
-            guard let newest = snapshots.last else {
+            if let newest = snapshots.last { resumeFrom = (try Snapshot.read(from: newest.path), newest.path) }
+            if hasResumePoint {
+                let point = try Snapshot.read(from: directory.resumePointPath)
+                if point.epoch > resumeFrom?.snapshot.epoch ?? -1 { resumeFrom = (point, directory.resumePointPath) }
+            }
+            guard let (snapshot, path) = resumeFrom else {
                 throw RunError("\(directory.path): nothing to resume (no snapshots); start the run without --resume")
             }
-            resumeFrom = (try Snapshot.read(from: newest.path), newest.path)
-            let spec = try ModelSpec.decode(json: resumeFrom!.snapshot.architecture, source: newest.path)
-            config.architecture = spec
-        } else if !snapshots.isEmpty {
+            config.architecture = try ModelSpec.decode(json: snapshot.architecture, source: path)
+        } else if !snapshots.isEmpty || hasResumePoint {
             throw RunError("\(directory.path) already holds snapshots; pass --resume to continue it, or choose another --run name")
         }
         guard data.train.inputShape == config.architecture.input else {
@@ -71,6 +76,8 @@ public final class TrainingSession {
     @discardableResult
     public func run(onEvent: (TrainingEvent) throws -> Void) throws -> RunStatus {
         try directory.create()
+        // A writer killed mid-write (kill -9, power loss) leaves its temporary file behind.
+        AtomicFile.removeStaleTemporaries(in: directory.path)
         config.status = .running
         config.updated = Timestamp.now()
         try directory.writeConfig(config)
@@ -89,8 +96,14 @@ public final class TrainingSession {
                 }
                 try record(m, onEvent: onEvent)
             }
-        } catch let error as TrainingDiverged {
+        } catch var error as TrainingDiverged {
+            error.lastSnapshot = try? directory.snapshots().last.map { URL(fileURLWithPath: $0.path).lastPathComponent }
             try? finish(.failed, message: error.description)
+            throw error
+        } catch {
+            // E.g. a full disk: say so in run.json (if it can still be written), so `monitor --watch`
+            // stops following the run instead of waiting for it forever.
+            try? finish(.failed, message: "\(error)")
             throw error
         }
         try finish(.finished, message: nil)
@@ -109,9 +122,13 @@ public final class TrainingSession {
         if snapshots(epoch: m.epoch) {
             let path = directory.snapshotPath(epoch: m.epoch)
             try trainer.snapshot().write(to: path)
+            // Older than the snapshot just written: no longer needed to resume.
+            unlink(directory.resumePointPath)
             try onEvent(.epochFinished(m))
             try onEvent(.snapshotWritten(epoch: m.epoch, path: path))
         } else {
+            // Not a snapshot epoch, but a kill must not cost more than the epoch in progress.
+            try trainer.snapshot().write(to: directory.resumePointPath)
             try onEvent(.epochFinished(m))
         }
     }

@@ -21,6 +21,9 @@ struct Deconvscope: ParsableCommand {
     /// parser's default multi-line "Error: ... Usage: ..." text.
     static func main() {
         ProcessMemory.keepFreedBlocksForReuse()
+        // Past a file-size limit (ulimit -f) a write would otherwise kill the process with SIGXFSZ;
+        // ignored, the write fails with EFBIG and becomes a one-line error like a full disk.
+        signal(SIGXFSZ, SIG_IGN)
         do {
             var command = try parseAsRoot()
             try command.run()

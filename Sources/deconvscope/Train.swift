@@ -15,7 +15,9 @@ struct Train: ParsableCommand {
         Snapshots go to <checkpoints>/<run>/epoch-NNNN.h5 at the epochs in --snapshot-epochs (0 is the \
         initialization; the last epoch is always saved). Unless --no-monitor is given, each snapshot is \
         replayed on the probe set and <reports>/<run>/index.html is refreshed, so the report can be opened \
-        while training goes on. Ctrl-C stops after the current batch; --resume continues from the newest snapshot.
+        while training goes on. After every epoch that is not snapshotted, <run>/resume-point.h5 keeps the \
+        state, so a crash loses at most the epoch in progress. Ctrl-C stops after the current batch; --resume \
+        continues from the newest snapshot or resume point.
         """)
 
     @OptionGroup var model: ModelOptions
@@ -37,7 +39,7 @@ struct Train: ParsableCommand {
     @Option(name: .customLong("run"), help: ArgumentHelp("Run name (letters, digits, '_', '.', '-'); default: <model>-<date>-<time>.", valueName: "name"))
     var runName: String?
     @Option(help: ArgumentHelp("Folder that receives <run>/ with the snapshots.", valueName: "dir")) var checkpoints = "Checkpoints"
-    @Flag(help: "Continue --run NAME from its newest snapshot with its stored configuration (run.json): same weights, momentum and random state. Only --epochs and --snapshot-epochs may change.")
+    @Flag(help: "Continue --run NAME from its newest snapshot (or newer resume point) with its stored configuration (run.json): same weights, momentum and random state. Only --epochs and --snapshot-epochs may change.")
     var resume = false
     @Flag(help: "Do not replay snapshots or write the report while training.") var noMonitor = false
     @OptionGroup var probeOptions: ProbeOptions
@@ -144,7 +146,7 @@ struct Train: ParsableCommand {
                 try ReportWriter.write(reportDirectory: reportDir)
             }
             if status == .interrupted {
-                print("interrupted: stopped after the current batch; the newest snapshot is kept. Continue with --resume --run \(runName).")
+                print("interrupted: stopped after the current batch; the last finished epoch is kept. Continue with --resume --run \(runName).")
                 throw ExitCode(130)
             }
             print(noMonitor ? "done: \(directory.path)" : "done: open \(reportDir)/index.html")

@@ -122,3 +122,27 @@ final class MonitorRunTests: XCTestCase {
         XCTAssertTrue(text.contains("ok"), text)
     }
 }
+
+/// Temporaries left in the report folder by a killed monitor are removed when a monitor starts.
+final class MonitorStaleTemporaryTests: XCTestCase {
+    func testStartingAMonitorRemovesTemporariesOfDeadWriters() throws {
+        let root = NSTemporaryDirectory() + "deconvscope-stale-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let finished = Process()
+        finished.executableURL = URL(fileURLWithPath: "/bin/true")
+        try finished.run()
+        finished.waitUntilExit()
+        let dead = finished.processIdentifier
+        let report = root + "/Reports/r"
+        let stale = ["/.findings.json.tmp-\(dead)", "/data/.epoch-0001.h5.tmp-\(dead)", "/img/.conv1-filters.png.tmp-\(dead)-42"]
+        let kept = ["/index.html", "/data/epoch-0001.h5", "/img/.x.png.tmp-\(getppid())-1"]
+        for name in stale + kept {
+            try FileManager.default.createDirectory(atPath: URL(fileURLWithPath: report + name).deletingLastPathComponent().path,
+                                                    withIntermediateDirectories: true)
+            XCTAssertTrue(FileManager.default.createFile(atPath: report + name, contents: Data()))
+        }
+        _ = try Monitor(run: RunDirectory(path: root + "/Checkpoints/r"), reportDirectory: report, options: MonitorOptions())
+        for name in stale { XCTAssertFalse(FileManager.default.fileExists(atPath: report + name), name) }
+        for name in kept { XCTAssertTrue(FileManager.default.fileExists(atPath: report + name), name) }
+    }
+}

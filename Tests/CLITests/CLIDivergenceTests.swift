@@ -1,0 +1,36 @@
+import Foundation
+import Snapshots
+import XCTest
+
+/// A learning rate that blows up, through the real command: exit status 1, one line naming the epoch,
+/// the step, a remedy and the last good snapshot, which stays loadable; run.json says failed.
+final class CLIDivergenceTests: XCTestCase {
+    func testDivergingRunExitsWithOneLineAndKeepsTheLastGoodSnapshot() throws {
+        let dir = CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try CLIColourFolderTests.writeDataSet(at: dir + "/shapes")
+        try """
+        {"input": [3, 12, 12], "classes": 3, "layers": [
+          {"type": "conv", "name": "conv1", "out_channels": 8, "kernel": 3, "stride": 1, "padding": 1},
+          {"type": "relu"},
+          {"type": "maxpool", "kernel": 2, "stride": 2, "padding": 0},
+          {"type": "flatten"},
+          {"type": "linear", "name": "fc2", "out_features": 3}]}
+        """.write(toFile: dir + "/tiny.json", atomically: true, encoding: .utf8)
+        // The monitor stays on: its background pass over epoch 0 must not add to stderr.
+        let r = try CLI.run(["train", "--model", "tiny.json", "--data", "folder", "--data-dir", "shapes", "--epochs", "3",
+                             "--batch-size", "8", "--learning-rate", "100000", "--run", "boom", "--probes", "8", "--top", "2",
+                             "--occlusion-images", "0"], in: dir)
+        assertOneLineError(r, contains: "training diverged in epoch 1 at step ")
+        XCTAssertEqual(r.status, 1)
+        for fragment in ["try a smaller --learning-rate (now 100000.0), e.g. 10000.0", "the last good snapshot is epoch-0000.h5"] {
+            XCTAssertTrue(r.stderr.contains(fragment), r.stderr)
+        }
+        let run = dir + "/Checkpoints/boom"
+        XCTAssertEqual(try SnapshotFiles.list(in: run).map(\.epoch), [0])
+        XCTAssertNoThrow(try Snapshot.read(from: run + "/epoch-0000.h5"))
+        let config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: run + "/run.json"))) as? [String: Any]
+        XCTAssertEqual(config?["status"] as? String, "failed")
+        XCTAssertTrue((config?["message"] as? String)?.contains("diverged in epoch 1") == true)
+    }
+}
