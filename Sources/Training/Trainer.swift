@@ -118,7 +118,6 @@ public final class Trainer {
         var order = Array(0..<n)
         for i in stride(from: n - 1, to: 0, by: -1) { order.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
         let batches = (n + batchSize - 1) / batchSize
-        let sample = train.inputShape.reduce(1, *)
         var lossSum = 0.0, correct = 0, seen = 0
         var batch = Tensor(zeros: [batchSize] + train.inputShape)
         for b in 0..<batches {
@@ -127,13 +126,7 @@ public final class Trainer {
             if batch.shape[0] != indices.count { batch = Tensor(zeros: [indices.count] + train.inputShape) }
             var labels = [Int]()
             labels.reserveCapacity(indices.count)
-            batch.data.withUnsafeMutableBufferPointer { dst in
-                train.images.data.withUnsafeBufferPointer { src in
-                    for (j, i) in indices.enumerated() {
-                        (dst.baseAddress! + j * sample).update(from: src.baseAddress! + i * sample, count: sample)
-                    }
-                }
-            }
+            batch.data.withUnsafeMutableBufferPointer { dst in train.copySamples(indices, into: dst.baseAddress!) }
             for i in indices { labels.append(train.labels[i]) }
             normalization?.apply(to: &batch)
 
@@ -189,11 +182,13 @@ public final class Trainer {
     }
 
     /// Mean loss and accuracy in inference mode (dropout off).
-    public func evaluate(_ data: Dataset, batchSize: Int = 500) -> (loss: Double, accuracy: Double) {
+    /// Batches of 256 keep the activations near 60 MB for 28x28 inputs (conv1's output alone is
+    /// 25 MB at zf-fmnist's 32 maps).
+    public func evaluate(_ data: Dataset, batchSize: Int = 256) -> (loss: Double, accuracy: Double) {
         var lossSum = 0.0, correct = 0
         for start in stride(from: 0, to: data.count, by: batchSize) {
             let end = min(data.count, start + batchSize)
-            var images = data.images.slice(start..<end)
+            var images = data.samples(start..<end)
             normalization?.apply(to: &images)
             let logits = network.forward(images, mode: .inference)
             let result = SoftmaxCrossEntropy.evaluate(logits: logits, labels: Array(data.labels[start..<end]))

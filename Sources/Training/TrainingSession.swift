@@ -49,7 +49,7 @@ public final class TrainingSession {
             throw RunError("the data set has \(data.train.classNames.count) classes but the model has \(config.architecture.classes) outputs; set \"classes\" and the last layer's out_features to \(data.train.classNames.count)")
         }
         if config.architecture.normalization == nil {
-            config.architecture.normalization = Normalization.measure(data.train.images)
+            config.architecture.normalization = Normalization.measure(data.train)
         }
         let network = try Network(spec: config.architecture, source: config.model)
         let normalization = config.architecture.normalization!
@@ -144,8 +144,8 @@ public final class TrainingSession {
 extension Dataset {
     /// `(x - mean) / std` per channel.
     public func normalized(by normalization: Normalization) -> Dataset {
-        var copy = self
-        normalization.apply(to: &copy.images)
-        return copy
+        var values = images
+        normalization.apply(to: &values)
+        return Dataset(name: name, images: values, labels: labels, classNames: classNames)
     }
 }

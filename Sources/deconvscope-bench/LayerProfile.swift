@@ -14,7 +14,7 @@ func layerProfile(network: Network, data: Dataset, batchSize: Int, steps: Int) -
     defer { first?.computesInputGradient = true }
     for step in 0..<(steps + 3) {
         let start = (step * batchSize) % max(1, data.count - batchSize)
-        var x = data.images.slice(start..<(start + batchSize))
+        var x = data.samples(start..<(start + batchSize))
         let labels = Array(data.labels[start..<(start + batchSize)])
         let warm = step >= 3   // the first steps size buffers and warm caches
         network.zeroGradients()

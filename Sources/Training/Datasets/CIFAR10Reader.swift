@@ -109,8 +109,8 @@ public enum CIFAR10Reader {
         let train = try readBatches(at: trainFiles.map(join))
         let test = try readBatches(at: [join(testFile)])
         func dataset(_ part: (labels: [Int], pixels: [UInt8]), _ split: String) -> Dataset {
-            let tensor = Tensor(shape: [part.labels.count, channels, side, side], data: DatasetLoader.unitFloats(part.pixels))
-            return Dataset(name: "cifar10/\(split)", images: tensor, labels: part.labels, classNames: classNames)
+            Dataset(name: "cifar10/\(split)", pixels: part.pixels, shape: [part.labels.count, channels, side, side],
+                    labels: part.labels, classNames: classNames)
         }
         return DatasetPair(train: dataset(train, "train"), test: dataset(test, "test"))
     }

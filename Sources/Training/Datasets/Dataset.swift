@@ -1,17 +1,43 @@
 import Tensors
 
-/// A labelled image set: `images` is (N, C, H, W) float32 with pixels scaled to [0, 1].
+/// A labelled image set of N samples shaped (C, H, W), pixels in [0, 1].
+///
+/// The readers keep the files' 8-bit pixels and scale them to floats only for the samples a
+/// batch needs: Fashion-MNIST's 60,000 training images take 47 MB as bytes instead of 188 MB as
+/// float32. `images` materializes the whole set as floats, for small sets (probes, tests).
 public struct Dataset: Sendable {
     public var name: String
-    public var images: Tensor
     public var labels: [Int]
     public var classNames: [String]
+    /// (N, C, H, W).
+    public let shape: [Int]
+    private let storage: Storage
 
+    /// Bytes `b` stand for `b / 255`; floats are the values themselves.
+    private enum Storage: Sendable {
+        case bytes([UInt8])
+        case floats([Float])
+    }
+
+    /// From float pixels, (N, C, H, W).
     public init(name: String, images: Tensor, labels: [Int], classNames: [String]) {
         precondition(images.rank == 4, "dataset images must be (N, C, H, W), got \(images.shape)")
         precondition(images.shape[0] == labels.count, "\(images.shape[0]) images but \(labels.count) labels")
+        self.init(name: name, shape: images.shape, storage: .floats(images.data), labels: labels, classNames: classNames)
+    }
+
+    /// From 8-bit pixels, (N, C, H, W) in C order; a byte `b` is the pixel value `b / 255`.
+    public init(name: String, pixels: [UInt8], shape: [Int], labels: [Int], classNames: [String]) {
+        precondition(shape.count == 4 && shape.allSatisfy { $0 >= 0 }, "dataset shape must be (N, C, H, W), got \(shape)")
+        precondition(shape.reduce(1, *) == pixels.count, "shape \(shape) does not hold \(pixels.count) pixels")
+        precondition(shape[0] == labels.count, "\(shape[0]) images but \(labels.count) labels")
+        self.init(name: name, shape: shape, storage: .bytes(pixels), labels: labels, classNames: classNames)
+    }
+
+    private init(name: String, shape: [Int], storage: Storage, labels: [Int], classNames: [String]) {
         self.name = name
-        self.images = images
+        self.shape = shape
+        self.storage = storage
         self.labels = labels
         self.classNames = classNames
     }
@@ -20,34 +46,71 @@ public struct Dataset: Sendable {
     public var count: Int { labels.count }
 
     /// Shape of one sample, [C, H, W].
-    public var inputShape: [Int] { Array(images.shape.dropFirst()) }
+    public var inputShape: [Int] { Array(shape.dropFirst()) }
+
+    /// Values per sample.
+    public var sampleSize: Int { inputShape.reduce(1, *) }
+
+    /// The whole set as floats in [0, 1], (N, C, H, W). Allocates 4 bytes per value for byte
+    /// storage: meant for small sets; training reads batches with `copySamples`.
+    public var images: Tensor { samples(0..<count) }
+
+    /// Samples `range` as floats, (range.count, C, H, W).
+    public func samples(_ range: Range<Int>) -> Tensor {
+        precondition(range.lowerBound >= 0 && range.upperBound <= count, "samples \(range) out of range 0..<\(count)")
+        if range.isEmpty { return Tensor(zeros: [0] + inputShape) }
+        return Tensor(uninitialized: [range.count] + inputShape) { out in
+            copySamples(range, into: out.baseAddress!)
+        }
+    }
+
+    /// Writes the samples at `indices`, in that order, as floats into `out` (indices.count, C, H, W).
+    public func copySamples<Indices: Collection<Int>>(_ indices: Indices, into out: UnsafeMutablePointer<Float>) {
+        let per = sampleSize
+        switch storage {
+        case .bytes(let bytes):
+            bytes.withUnsafeBufferPointer { src in
+                for (row, index) in indices.enumerated() {
+                    precondition(index >= 0 && index < count, "index \(index) out of range 0..<\(count)")
+                    let from = src.baseAddress! + index * per, to = out + row * per
+                    for i in 0..<per { to[i] = Float(from[i]) / 255 }
+                }
+            }
+        case .floats(let floats):
+            floats.withUnsafeBufferPointer { src in
+                for (row, index) in indices.enumerated() {
+                    precondition(index >= 0 && index < count, "index \(index) out of range 0..<\(count)")
+                    (out + row * per).update(from: src.baseAddress! + index * per, count: per)
+                }
+            }
+        }
+    }
 
     /// The first `n` samples (all of them if `n >= count`).
     public func prefix(_ n: Int) -> Dataset {
         precondition(n >= 0, "prefix of negative length \(n)")
         let k = min(n, count)
         if k == count { return self }
-        return Dataset(name: name, images: images.slice(0..<k), labels: Array(labels[0..<k]), classNames: classNames)
+        return subset(indices: Array(0..<k))
     }
 
-    /// The samples at `indices`, in that order (repeats allowed).
+    /// The samples at `indices`, in that order (repeats allowed), in the same storage.
     public func subset(indices: [Int]) -> Dataset {
-        let per = inputShape.reduce(1, *)
-        var data = [Float](repeating: 0, count: indices.count * per)
-        var picked = [Int]()
-        picked.reserveCapacity(indices.count)
-        images.data.withUnsafeBufferPointer { source in
-            data.withUnsafeMutableBufferPointer { target in
-                for (row, index) in indices.enumerated() {
-                    precondition(index >= 0 && index < count, "index \(index) out of range 0..<\(count)")
-                    let from = UnsafeBufferPointer(rebasing: source[(index * per)..<((index + 1) * per)])
-                    _ = UnsafeMutableBufferPointer(rebasing: target[(row * per)..<((row + 1) * per)]).initialize(from: from)
-                    picked.append(labels[index])
-                }
-            }
+        let per = sampleSize
+        for index in indices { precondition(index >= 0 && index < count, "index \(index) out of range 0..<\(count)") }
+        func gather<T>(_ values: [T]) -> [T] {
+            var picked = [T]()
+            picked.reserveCapacity(indices.count * per)
+            for index in indices { picked.append(contentsOf: values[(index * per)..<((index + 1) * per)]) }
+            return picked
         }
-        return Dataset(name: name, images: Tensor(shape: [indices.count] + inputShape, data: data),
-                       labels: picked, classNames: classNames)
+        let stored: Storage
+        switch storage {
+        case .bytes(let bytes): stored = .bytes(gather(bytes))
+        case .floats(let floats): stored = .floats(gather(floats))
+        }
+        return Dataset(name: name, shape: [indices.count] + inputShape, storage: stored,
+                       labels: indices.map { labels[$0] }, classNames: classNames)
     }
 }
 
@@ -204,19 +267,8 @@ public enum DatasetLoader {
         if let bad = rawLabels.firstIndex(where: { Int($0) >= classNames.count }) {
             throw DatasetError.invalidFile(path: labelsPath, reason: "label \(rawLabels[bad]) at index \(bad) is not below the class count \(classNames.count)")
         }
-        let tensor = Tensor(shape: [images.count, 1, images.rows, images.columns], data: unitFloats(images.pixels))
-        return Dataset(name: name, images: tensor, labels: rawLabels.map { Int($0) }, classNames: classNames)
-    }
-
-    /// `byte / 255` for every byte: one tight loop over raw buffers, no per-element allocation.
-    static func unitFloats(_ bytes: [UInt8]) -> [Float] {
-        [Float](unsafeUninitializedCapacity: bytes.count) { out, initialized in
-            bytes.withUnsafeBufferPointer { input in
-                guard let src = input.baseAddress, let dst = out.baseAddress else { return }
-                for i in 0..<input.count { dst[i] = Float(src[i]) / 255 }
-            }
-            initialized = bytes.count
-        }
+        return Dataset(name: name, pixels: images.pixels, shape: [images.count, 1, images.rows, images.columns],
+                       labels: rawLabels.map { Int($0) }, classNames: classNames)
     }
 
     /// `directory/name.gz` if present, else `directory/name`, else nil.

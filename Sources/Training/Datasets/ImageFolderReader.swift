@@ -87,12 +87,12 @@ public enum ImageFolderReader {
         return split
     }
 
-    /// (N, C, H, W) floats in [0, 1]; gray images are replicated into every channel.
+    /// (N, C, H, W) 8-bit pixels; gray images are replicated into every channel.
     static func dataset(_ split: Split, name: String, channels: Int, classNames: [String]) -> Dataset {
         let first = split.images[0]
         let h = first.height, w = first.width, plane = h * w
         let per = channels * plane
-        var data = [Float](repeating: 0, count: split.images.count * per)
+        var data = [UInt8](repeating: 0, count: split.images.count * per)
         data.withUnsafeMutableBufferPointer { out in
             for (n, image) in split.images.enumerated() {
                 image.pixels.withUnsafeBufferPointer { px in
@@ -100,13 +100,13 @@ public enum ImageFolderReader {
                         let base = n * per + c * plane
                         let sourceChannel = image.channels == 1 ? 0 : c
                         for i in 0..<plane {
-                            out[base + i] = Float(px[i * image.channels + sourceChannel]) / 255
+                            out[base + i] = px[i * image.channels + sourceChannel]
                         }
                     }
                 }
             }
         }
-        return Dataset(name: name, images: Tensor(shape: [split.images.count, channels, h, w], data: data),
+        return Dataset(name: name, pixels: data, shape: [split.images.count, channels, h, w],
                        labels: split.labels, classNames: classNames)
     }
 }

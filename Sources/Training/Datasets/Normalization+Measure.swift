@@ -9,30 +9,44 @@ extension Normalization {
     public static func measure(_ images: Tensor) -> Normalization {
         precondition(images.rank >= 3, "measure needs images shaped (N, C, H, W), got \(images.shape)")
         let shape = images.shape
-        let channels = shape[shape.count - 3]
-        let plane = shape[shape.count - 2] * shape[shape.count - 1]
-        let samples = shape.dropLast(3).reduce(1, *)
+        return measure(channels: shape[shape.count - 3], plane: shape[shape.count - 2] * shape[shape.count - 1],
+                       samples: shape.dropLast(3).reduce(1, *), chunks: [images])
+    }
+
+    /// The same statistics for a data set, read 1,024 samples at a time so the whole set is
+    /// never held as floats (same summation order as `measure(_: Tensor)`, so the same result).
+    public static func measure(_ dataset: Dataset) -> Normalization {
+        let chunks = stride(from: 0, to: dataset.count, by: 1024).lazy.map { dataset.samples($0..<min(dataset.count, $0 + 1024)) }
+        return measure(channels: dataset.shape[1], plane: dataset.shape[2] * dataset.shape[3], samples: dataset.count, chunks: chunks)
+    }
+
+    private static func measure<Chunks: Sequence<Tensor>>(channels: Int, plane: Int, samples: Int, chunks: Chunks) -> Normalization {
         let perChannel = Double(samples * plane)
         guard perChannel > 0 else {
             return Normalization(mean: [Float](repeating: 0, count: channels), std: [Float](repeating: 1, count: channels))
         }
-
         var sums = [Double](repeating: 0, count: channels)
         var squares = [Double](repeating: 0, count: channels)
-        images.data.withUnsafeBufferPointer { data in
-            // Two passes (mean, then squared deviations) to avoid cancellation in sum(x^2) - n*mean^2.
-            for n in 0..<samples {
-                for c in 0..<channels {
-                    sums[c] += planeSum(data, start: (n * channels + c) * plane, count: plane) { Double($0) }
+        // Two passes (mean, then squared deviations) to avoid cancellation in sum(x^2) - n*mean^2.
+        for chunk in chunks {
+            chunk.data.withUnsafeBufferPointer { data in
+                for n in 0..<(chunk.count / (channels * plane)) {
+                    for c in 0..<channels {
+                        sums[c] += planeSum(data, start: (n * channels + c) * plane, count: plane) { Double($0) }
+                    }
                 }
             }
-            for c in 0..<channels { sums[c] /= perChannel }
-            for n in 0..<samples {
-                for c in 0..<channels {
-                    let mean = sums[c]
-                    squares[c] += planeSum(data, start: (n * channels + c) * plane, count: plane) {
-                        let d = Double($0) - mean
-                        return d * d
+        }
+        for c in 0..<channels { sums[c] /= perChannel }
+        for chunk in chunks {
+            chunk.data.withUnsafeBufferPointer { data in
+                for n in 0..<(chunk.count / (channels * plane)) {
+                    for c in 0..<channels {
+                        let mean = sums[c]
+                        squares[c] += planeSum(data, start: (n * channels + c) * plane, count: plane) {
+                            let d = Double($0) - mean
+                            return d * d
+                        }
                     }
                 }
             }
