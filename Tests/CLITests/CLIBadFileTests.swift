@@ -110,6 +110,28 @@ final class CLIBadFileTests: XCTestCase {
         try assertFileError(["train", "--data", "mnist", "--data-dir", dir + "/mnist", "--epochs", "1"], file: images, contains: "limit")
     }
 
+    /// `train --resume` and `monitor` on a run whose newest snapshot was cut short (e.g. copied
+    /// half-way): one error line naming that snapshot, and the older snapshot is still monitored.
+    func testResumeAndMonitorWithATruncatedNewestSnapshot() throws {
+        let be32 = { (v: Int) in (0..<4).map { UInt8(truncatingIfNeeded: v >> (24 - 8 * $0)) } }
+        for split in ["train", "t10k"] {
+            _ = write([0, 0, 8, 3] + be32(16) + be32(28) + be32(28) + (0..<(16 * 784)).map { UInt8(truncatingIfNeeded: $0 * 7) },
+                      "mnist/\(split)-images-idx3-ubyte")
+            _ = write([0, 0, 8, 1] + be32(16) + (0..<16).map { UInt8($0 % 10) }, "mnist/\(split)-labels-idx1-ubyte")
+        }
+        let train = try CLI.run(["train", "--data", "mnist", "--data-dir", dir + "/mnist", "--epochs", "1", "--batch-size", "8",
+                                 "--run", "cut", "--no-monitor"], in: dir)
+        XCTAssertEqual(train.status, 0, train.stderr)
+        let newest = dir + "/Checkpoints/cut/epoch-0001.h5"
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: newest))
+        try bytes.prefix(bytes.count / 2).write(to: URL(fileURLWithPath: newest))
+        try assertFileError(["train", "--run", "cut", "--resume", "--epochs", "2", "--no-monitor"], file: "Checkpoints/cut/epoch-0001.h5",
+                            contains: "truncated")
+        let monitor = try CLI.run(["monitor", "Checkpoints/cut", "--probes", "8", "--top", "2"], in: dir)
+        assertOneLineError(monitor, contains: "Checkpoints/cut/epoch-0001.h5")
+        XCTAssertTrue(monitor.stdout.contains("epoch 0 processed"), "the intact snapshot is still processed: \(monitor.stdout)")
+    }
+
     // MARK: Snapshots (written with h5py, independent of our writer)
 
     /// A snapshot of a tiny model (1x6x6 -> conv c1 2x1x3x3 -> flatten -> fc 2x72), spoiled by `mode`.
