@@ -11,7 +11,8 @@ binary=$work/logs/fuzz-$target
 shopt -s nullglob
 declare -A count example
 for input in "$work/crashes/$target"/*; do
-  report=$("$binary" -runs=1 "$input" 2>&1 || true)
+  # A short -timeout makes a hanging input print its stack too; -rss_limit_mb catches runaway memory.
+  report=$("$binary" -runs=1 -timeout=3 -rss_limit_mb=2048 "$input" 2>&1 || true)
   # The first stack frame that is not libc, a sanitizer, Swift's runtime (a trap's own frames)
   # or libFuzzer itself names the culprit.
   frame=$(grep -E '^ +#[0-9]+ ' <<<"$report" | grep -vE 'libc\.so|/libc|sysdeps|string/|sanitizer|compiler-rt|libswiftCore|libFuzzer|fuzzer::' \
