@@ -17,6 +17,8 @@ for input in "$work/crashes/$target"/*; do
   # or libFuzzer itself names the culprit.
   frame=$(grep -E '^ +#[0-9]+ ' <<<"$report" | grep -vE 'libc\.so|/libc|sysdeps|string/|sanitizer|compiler-rt|libswiftCore|libFuzzer|fuzzer::' \
           | head -1 | sed -E 's/^ +#[0-9]+ 0x[0-9a-f]+ in //; s/ \(BuildId.*//' | swift demangle --simplified || true)
+  # A frame without a symbol (a static C function) is grouped by its library, not its address.
+  frame=$(sed -E 's/^ *#[0-9]+ 0x[0-9a-f]+ +\(([^+]+)\+0x[0-9a-f]+\)$/unnamed function in \1/' <<<"$frame")
   if [ -z "$frame" ]; then
     frame=$(grep -m1 -E 'Fatal error|ERROR: libFuzzer|out-of-memory|timeout' <<<"$report" || echo "did not fail when replayed")
   fi
