@@ -6,7 +6,7 @@ DEB_PACKAGES := libhdf5-dev libopenblas-dev libpng-dev zlib1g-dev pkg-config hdf
 DEMO_RUN    ?= demo
 DEMO_FLAGS  ?= --model zf-fmnist --max-filter-rms 0.1 --first-conv-init-std 0.01 --epochs 3 --snapshot-epochs 0,1,2,3 --train-limit 30000 --run $(DEMO_RUN)
 
-.PHONY: all deps pydeps build release test demo colour-demo bench clean help
+.PHONY: all deps pydeps build release test demo colour-demo bench fuzz clean help
 
 all: release
 
@@ -15,6 +15,7 @@ help:
 	@echo "make colour-demo  tint Fashion-MNIST per class into a folder of RGB PNGs, train docs/zf-colour.json on it, write the report"
 	@echo "make test    the full test suite (installs h5py from PyPI for the independent-reader tests)"
 	@echo "make bench   release benchmarks: sgemm peak, training images/s, monitor seconds per snapshot, memory"
+	@echo "make fuzz    libFuzzer on each file parser (idx cifar png model-json snapshot), FUZZ_SECONDS=600 each, one after another"
 	@echo "make clean   remove build products (keeps Checkpoints/ and Reports/)"
 
 # Installs only the Debian packages that are missing (apt-get update first, as on a fresh machine).
@@ -63,5 +64,27 @@ colour-demo: release
 bench: release
 	.build/release/deconvscope-bench
 
+# libFuzzer targets live in their own package (Tests/Fuzz): libFuzzer brings `main`, so they link
+# only with --sanitize=fuzzer. Seeds are valid small files written by our own writers (fuzz-seeds,
+# built without the sanitizer) plus gzip copies of the IDX ones. Targets run one after another.
+FUZZ_SECONDS ?= 600
+FUZZ_TARGETS ?= idx cifar png model-json snapshot
+FUZZ_WORK    ?= $(CURDIR)/.build/fuzz
+FUZZ_PACKAGE := Tests/Fuzz
+
+fuzz: deps
+	@for t in $(FUZZ_TARGETS); do \
+	  (cd $(FUZZ_PACKAGE) && $(SWIFT) build -c release --sanitize=fuzzer --product fuzz-$$t) || exit 1; \
+	done
+	@if [ ! -d $(FUZZ_WORK)/seeds ]; then \
+	  (cd $(FUZZ_PACKAGE) && $(SWIFT) build -c release --product fuzz-seeds --scratch-path .build-seeds) || exit 1; \
+	  $(FUZZ_PACKAGE)/.build-seeds/release/fuzz-seeds $(FUZZ_WORK)/seeds.tmp || exit 1; \
+	  for f in $(FUZZ_WORK)/seeds.tmp/idx/*.idx; do gzip -9nc $$f > $$f.gz; done; \
+	  mv $(FUZZ_WORK)/seeds.tmp $(FUZZ_WORK)/seeds; \
+	fi
+	@for t in $(FUZZ_TARGETS); do \
+	  $(FUZZ_PACKAGE)/run-fuzzer.sh $$t $(FUZZ_SECONDS) $(FUZZ_PACKAGE)/.build/release $(FUZZ_WORK) || exit 1; \
+	done
+
 clean:
-	rm -rf .build
+	rm -rf .build $(FUZZ_PACKAGE)/.build $(FUZZ_PACKAGE)/.build-seeds

@@ -9,6 +9,10 @@ let package = Package(
     products: [
         .executable(name: "deconvscope", targets: ["deconvscope"]),
         .executable(name: "deconvscope-bench", targets: ["deconvscope-bench"]),
+        // The file parsers, for the libFuzzer targets in Tests/Fuzz (a package can only depend on
+        // another package's products, and the fuzz targets live in their own package because
+        // libFuzzer supplies `main`, which an executable of this package's default build cannot lack).
+        .library(name: "DeconvscopeParsers", targets: ["Layers", "ImageIO", "Snapshots", "Training"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

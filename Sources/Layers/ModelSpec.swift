@@ -64,9 +64,24 @@ public struct ModelSpec: Codable, Equatable, Sendable {
         }
     }
 
+    /// Largest model JSON file accepted (a model is a few hundred bytes; this stops `--model /dev/zero`
+    /// or a multi-gigabyte file given by mistake from being read into memory whole).
+    public static let maxFileBytes = 1 << 24
+
     public static func load(path: String) throws -> ModelSpec {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw ModelError(source: path, message: "no such file")
+        }
+        let attributes = try? FileManager.default.attributesOfItem(atPath: path)
+        guard !isDirectory.boolValue, attributes?[.type] as? FileAttributeType == .typeRegular else {
+            throw ModelError(source: path, message: "not a regular file; expected a model JSON file")
+        }
+        if let size = (attributes?[.size] as? NSNumber)?.intValue, size > maxFileBytes {
+            throw ModelError(source: path, message: "\(size) bytes is larger than the \(maxFileBytes)-byte limit for a model JSON file")
+        }
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw ModelError(source: path, message: "cannot read the file (missing or unreadable)")
+            throw ModelError(source: path, message: "cannot read the file (permission denied?)")
         }
         guard let text = String(data: data, encoding: .utf8) else {
             throw ModelError(source: path, message: "not UTF-8 text")

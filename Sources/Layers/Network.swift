@@ -14,24 +14,45 @@ public final class Network {
         guard spec.input.count == 3, spec.input.allSatisfy({ $0 > 0 }) else {
             throw fail("input must be [channels, height, width] with positive sizes, got \(spec.input)")
         }
+        guard spec.input.allSatisfy({ $0 <= ModelLimits.maxSize }),
+              ModelLimits.product(spec.input, limit: ModelLimits.maxActivations) != nil else {
+            throw fail("input \(spec.input) is too large (at most \(ModelLimits.maxSize) per size and \(ModelLimits.maxActivations) values)")
+        }
         guard spec.classes >= 2 else { throw fail("classes must be at least 2, got \(spec.classes)") }
         if let norm = spec.normalization {
             guard norm.mean.count == spec.input[0], norm.std.count == spec.input[0] else {
                 throw fail("normalization needs one mean and one std per input channel (\(spec.input[0])), got \(norm.mean.count) and \(norm.std.count)")
             }
             guard norm.std.allSatisfy({ $0 > 0 && $0.isFinite }) else { throw fail("normalization std must be positive") }
+            guard norm.mean.allSatisfy({ $0.isFinite }) else { throw fail("normalization mean must be finite") }
         }
         guard !spec.layers.isEmpty else { throw fail("the model has no layers") }
 
         var shape = spec.input
         var built: [any Layer] = []
+        var parameters = 0
+        func checkOutput(_ output: [Int], _ label: String) throws {
+            guard ModelLimits.product(output, limit: ModelLimits.maxActivations) != nil else {
+                throw fail("\(label): output \(output) is more than \(ModelLimits.maxActivations) values per image")
+            }
+        }
         var names = Set<String>()
         for (index, layer) in spec.layers.enumerated() {
             let label = "layer \(index) (\(layer.name ?? layer.type))"
             func need(_ value: Int?, _ key: String, min: Int) throws -> Int {
                 guard let v = value else { throw fail("\(label): missing \"\(key)\"") }
                 guard v >= min else { throw fail("\(label): \"\(key)\" must be at least \(min), got \(v)") }
+                guard v <= ModelLimits.maxSize else { throw fail("\(label): \"\(key)\" must be at most \(ModelLimits.maxSize), got \(v)") }
                 return v
+            }
+            // Counted before the layer allocates its weights.
+            func addParameters(_ weightShape: [Int], bias: Int) throws {
+                let weights = ModelLimits.product(weightShape, limit: ModelLimits.maxParameters)
+                let (total, overflow) = (weights ?? 0).addingReportingOverflow(bias + parameters)
+                guard weights != nil, !overflow, total <= ModelLimits.maxParameters else {
+                    throw fail("\(label): weights \(weightShape) take the model past \(ModelLimits.maxParameters) parameters")
+                }
+                parameters = total
             }
             func uniqueName() throws -> String {
                 guard let n = layer.name, !n.isEmpty else { throw fail("\(label): a \(layer.type) layer needs a \"name\"") }
@@ -52,6 +73,8 @@ public final class Network {
                 guard let conv = ConvShape(channels: shape[0], height: shape[1], width: shape[2], window: window) else {
                     throw fail("\(label): kernel \(window.kernel) is larger than its padded input \(shape[1] + 2 * window.padding)x\(shape[2] + 2 * window.padding) (input \(shape), padding \(window.padding))")
                 }
+                try addParameters([out, shape[0], window.kernel, window.kernel], bias: out)
+                try checkOutput([out, conv.outHeight, conv.outWidth], label)
                 built.append(Conv2D(name: name, shape: conv, outChannels: out))
             case "relu":
                 built.append(ReLU(shape: shape))
@@ -74,7 +97,9 @@ public final class Network {
                 guard shape.count == 1 else {
                     throw fail("\(label): linear needs a flat input but gets \(shape); add {\"type\": \"flatten\"} before it")
                 }
-                built.append(Linear(name: name, inFeatures: shape[0], outFeatures: try need(layer.outFeatures, "out_features", min: 1)))
+                let out = try need(layer.outFeatures, "out_features", min: 1)
+                try addParameters([out, shape[0]], bias: out)
+                built.append(Linear(name: name, inFeatures: shape[0], outFeatures: out))
             case "dropout":
                 let rate = layer.rate ?? 0.5
                 guard rate >= 0, rate < 1 else { throw fail("\(label): dropout rate must be in [0, 1), got \(rate)") }

@@ -154,6 +154,10 @@ extension HDF5File {
     private func readFixedString(_ attribute: hid_t, fileType: hid_t, _ label: String) throws -> String {
         let size = H5Tget_size(fileType)
         guard size > 0, size <= Self.maximumElementCount else { throw fail("cannot read the type of \(label)") }
+        // The value is stored in the file, so a longer claimed length means a corrupt header.
+        guard size <= (try fileSize()) else {
+            throw HDF5Error(file: path, message: "\(label) claims \(size) characters, more than the file holds")
+        }
         let memoryType = H5Tcopy(fileType)
         guard memoryType >= 0 else { throw fail("cannot read \(label)") }
         defer { H5Tclose(memoryType) }

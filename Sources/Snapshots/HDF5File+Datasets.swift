@@ -125,6 +125,7 @@ extension HDF5File {
             let shape = try shape(of: dataset, name)
             let count = shape.reduce(1, *)
             guard count > 0 else { return (shape, []) }
+            try checkStoredSize(dataset, name, shape: shape, bytes: count * MemoryLayout<T>.size)
             var failed = false
             let values = [T](unsafeUninitializedCapacity: count) { buffer, initialized in
                 let status = H5Dread(dataset, element.memoryType, dsc_h5s_all(), dsc_h5s_all(), dsc_h5p_default(), buffer.baseAddress)
@@ -179,6 +180,22 @@ extension HDF5File {
             total = product
         }
         return dims.map { Int($0) }
+    }
+
+    /// Refuses a dataset whose claimed size cannot come from this file, before memory is reserved
+    /// for it: a few hundred bytes of header can claim 2^31 elements. Uncompressed (contiguous or
+    /// compact) data must fit in the file; chunked data may be compressed, and deflate, the filter
+    /// HDF5 tools use, expands at most 1032:1, so it may claim up to 1100 times the file size.
+    private func checkStoredSize(_ dataset: hid_t, _ name: String, shape: [Int], bytes: Int) throws {
+        let plist = H5Dget_create_plist(dataset)
+        guard plist >= 0 else { throw fail("cannot read the layout of dataset \(name)") }
+        let layout = H5Pget_layout(plist)
+        H5Pclose(plist)
+        let fileBytes = try fileSize()
+        let limit = layout == H5D_CHUNKED ? fileBytes.multipliedReportingOverflow(by: 1100).partialValue : fileBytes
+        guard bytes <= limit else {
+            throw HDF5Error(file: path, message: "dataset \(name) claims shape \(shape) (\(bytes) bytes), more than the \(fileBytes)-byte file can hold; the file is truncated or corrupt")
+        }
     }
 
     /// A short numpy-style name for a stored type: "float64", "int32", "string", ...

@@ -199,7 +199,8 @@ public final class HDF5File {
         var info = H5G_info_t()
         guard H5Gget_info(group, &info) >= 0 else { throw fail("cannot list group \(absolute(groupPath))") }
         var names: [String] = []
-        names.reserveCapacity(Int(info.nlinks))
+        // The count comes from the file: a corrupt one must not reserve memory (the loop fails early instead).
+        names.reserveCapacity(Int(min(info.nlinks, 1024)))
         for index in 0..<info.nlinks {
             let length = H5Lget_name_by_idx(group, ".", H5_INDEX_NAME, H5_ITER_INC, index, nil, 0, dsc_h5p_default())
             guard length >= 0 else { throw fail("cannot list group \(absolute(groupPath))") }
@@ -212,6 +213,13 @@ public final class HDF5File {
     }
 
     // MARK: Internals shared by the extensions
+
+    /// The file's size in bytes as HDF5 sees it; bounds what a read may allocate.
+    func fileSize() throws -> Int {
+        var size: hsize_t = 0
+        guard H5Fget_filesize(try openFile(), &size) >= 0 else { throw fail("cannot read the file size") }
+        return Int(clamping: size)
+    }
 
     /// The open file id, or an error if ``close()`` already ran. Also silences HDF5's error
     /// printing for the calling thread (see ``HDF5Library/silenceErrors()``).

@@ -211,6 +211,17 @@ final class DatasetsIDXTests: XCTestCase {
                     equals: "\(badLabels): label 10 at index 1 is not below the class count 10")
     }
 
+    func testEmptySplitsAreRefusedWithTheFileName() {
+        // Before this check a header of 0 images trained on nothing and failed at the metrics
+        // ("Unable to encode Double.-nan"); 0x0 images reached the model check without the file name.
+        let labels = write("no-labels", Self.labelFile([]))
+        for (name, count, side) in [("none", UInt32(0), UInt32(28)), ("flat", 2, 0)] {
+            let images = write(name, Self.imageFile(count: count, rows: side, columns: side, pixels: []))
+            expectError({ try DatasetLoader.loadIDX(imagesPath: images, labelsPath: labels, name: "fixture", classNames: DatasetKind.mnist.classNames) },
+                        contains: ["\(images): header says \(count) images of \(side)x\(side)", "at least one image"])
+        }
+    }
+
     func testMissingFilesAndDirectories() throws {
         let absent = directory + "/absent-images"
         expectError({ try IDXReader.readImages(at: absent) }, equals: "\(absent): no such file")

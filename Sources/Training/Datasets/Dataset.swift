@@ -260,6 +260,10 @@ public enum DatasetLoader {
     /// in a (N, 1, rows, columns) tensor, and every label must be below `classNames.count`.
     public static func loadIDX(imagesPath: String, labelsPath: String, name: String, classNames: [String]) throws -> Dataset {
         let images = try IDXReader.readImages(at: imagesPath)
+        // An empty split would train on nothing and fail much later with a confusing message.
+        guard images.count > 0, images.rows > 0, images.columns > 0 else {
+            throw DatasetError.invalidFile(path: imagesPath, reason: "header says \(images.count) images of \(images.rows)x\(images.columns); a data set needs at least one image of at least 1x1")
+        }
         let rawLabels = try IDXReader.readLabels(at: labelsPath)
         guard images.count == rawLabels.count else {
             throw DatasetError.inconsistent("\(name): \(imagesPath) has \(images.count) images but \(labelsPath) has \(rawLabels.count) labels")
