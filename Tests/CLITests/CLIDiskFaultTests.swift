@@ -42,17 +42,7 @@ final class CLIDiskFaultTests: XCTestCase {
         let setup = extra.contains("--resume") ? [] : ["--model", "big.json", "--data", "folder", "--data-dir", "shapes", "--batch-size", "8"]
         let arguments = ["train"] + setup + ["--checkpoints", checkpoints, "--no-monitor"] + extra
         guard let tool = prefix.first else { return try CLI.run(arguments, in: dir) }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: tool)
-        p.arguments = Array(prefix.dropFirst()) + [CLI.binary.path] + arguments
-        p.currentDirectoryURL = URL(fileURLWithPath: dir)
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return CLI.Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+        return try CLI.runProgram(tool, Array(prefix.dropFirst()) + [CLI.binary.path] + arguments, in: dir)
     }
 
     /// Mounts a tmpfs of `size` bytes at `dir/mnt`; nil if this machine does not allow it.

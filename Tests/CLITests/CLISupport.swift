@@ -24,8 +24,14 @@ struct CLI {
 
     @discardableResult
     static func run(_ arguments: [String], in directory: String? = nil) throws -> Result {
+        try runProgram(binary.path, arguments, in: directory)
+    }
+
+    /// Runs any program to completion and collects its status and output (the binary itself,
+    /// mount, python3, or the binary under a wrapper such as prlimit).
+    static func runProgram(_ executable: String, _ arguments: [String], in directory: String? = nil) throws -> Result {
         let p = Process()
-        p.executableURL = binary
+        p.executableURL = URL(fileURLWithPath: executable)
         p.arguments = arguments
         if let directory { p.currentDirectoryURL = URL(fileURLWithPath: directory) }
         let out = Pipe(), err = Pipe()
