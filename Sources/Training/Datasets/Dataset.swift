@@ -71,7 +71,7 @@ public struct Dataset: Sendable {
         case .bytes(let bytes):
             bytes.withUnsafeBufferPointer { src in
                 for (row, index) in indices.enumerated() {
-                    precondition(index >= 0 && index < count, "index \(index) out of range 0..<\(count)")
+                    checkIndex(index)
                     let from = src.baseAddress! + index * per, to = out + row * per
                     for i in 0..<per { to[i] = Float(from[i]) / 255 }
                 }
@@ -79,11 +79,16 @@ public struct Dataset: Sendable {
         case .floats(let floats):
             floats.withUnsafeBufferPointer { src in
                 for (row, index) in indices.enumerated() {
-                    precondition(index >= 0 && index < count, "index \(index) out of range 0..<\(count)")
+                    checkIndex(index)
                     (out + row * per).update(from: src.baseAddress! + index * per, count: per)
                 }
             }
         }
+    }
+
+    @inline(__always)
+    private func checkIndex(_ index: Int) {
+        precondition(index >= 0 && index < count, "index \(index) out of range 0..<\(count)")
     }
 
     /// The first `n` samples (all of them if `n >= count`).
@@ -97,7 +102,7 @@ public struct Dataset: Sendable {
     /// The samples at `indices`, in that order (repeats allowed), in the same storage.
     public func subset(indices: [Int]) -> Dataset {
         let per = sampleSize
-        for index in indices { precondition(index >= 0 && index < count, "index \(index) out of range 0..<\(count)") }
+        indices.forEach(checkIndex)
         func gather<T>(_ values: [T]) -> [T] {
             var picked = [T]()
             picked.reserveCapacity(indices.count * per)
