@@ -46,6 +46,16 @@ enum StoredPNG {
 
 /// A colour image-folder data set end to end: train, monitor, report, RGB projections.
 final class CLIColourFolderTests: XCTestCase {
+    /// A conv block and a classifier for the 12x12 RGB shapes of `writeDataSet`: trains in seconds.
+    static let tinyModel = """
+    {"input": [3, 12, 12], "classes": 3, "layers": [
+      {"type": "conv", "name": "conv1", "out_channels": 8, "kernel": 3, "stride": 1, "padding": 1},
+      {"type": "relu"},
+      {"type": "maxpool", "kernel": 2, "stride": 2, "padding": 0},
+      {"type": "flatten"},
+      {"type": "linear", "name": "fc2", "out_features": 3}]}
+    """
+
     /// 3 classes of 12x12 images, each its own colour and shape (square, horizontal bar, vertical bar),
     /// placed at a few offsets; 15 train and 5 test images per class.
     static func writeDataSet(at root: String) throws {
@@ -84,14 +94,7 @@ final class CLIColourFolderTests: XCTestCase {
         let dir = CLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try Self.writeDataSet(at: dir + "/shapes")
-        let model = """
-        {"input": [3, 12, 12], "classes": 3, "layers": [
-          {"type": "conv", "name": "conv1", "out_channels": 8, "kernel": 3, "stride": 1, "padding": 1},
-          {"type": "relu"},
-          {"type": "maxpool", "kernel": 2, "stride": 2, "padding": 0},
-          {"type": "flatten"},
-          {"type": "linear", "name": "fc2", "out_features": 3}]}
-        """
+        let model = Self.tinyModel
         try model.write(toFile: dir + "/tiny.json", atomically: true, encoding: .utf8)
         let train = try CLI.run(["train", "--model", "tiny.json", "--data", "folder", "--data-dir", "shapes", "--epochs", "1",
                                  "--batch-size", "8", "--run", "rgb", "--probes", "16", "--top", "3", "--occlusion-images", "2"], in: dir)
@@ -108,25 +111,11 @@ final class CLIColourFolderTests: XCTestCase {
         XCTAssertEqual(stds.count, 3)
         XCTAssertEqual(Set(means.map { ($0 * 1e4).rounded() }).count, 3, "the three channels differ: \(means)")
 
-        let ls = Process()
-        ls.executableURL = URL(fileURLWithPath: "/usr/bin/h5ls")
-        ls.arguments = ["-r", "\(dir)/Reports/rgb/data/epoch-0001.h5"]
-        let out = Pipe()
-        ls.standardOutput = out
-        try ls.run()
-        let listing = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        ls.waitUntilExit()
-        XCTAssertEqual(ls.terminationStatus, 0)
-        XCTAssertTrue(listing.contains("/conv1/projections       Dataset {8, 3, 3, 12, 12}"), listing)
+        let ls = try CLI.runProgram("/usr/bin/h5ls", ["-r", "\(dir)/Reports/rgb/data/epoch-0001.h5"])
+        XCTAssertEqual(ls.status, 0)
+        XCTAssertTrue(ls.stdout.contains("/conv1/projections       Dataset {8, 3, 3, 12, 12}"), ls.stdout)
 
-        let probes = Process()
-        probes.executableURL = URL(fileURLWithPath: "/usr/bin/h5ls")
-        probes.arguments = ["-r", "\(dir)/Reports/rgb/data/probes.h5"]
-        let pout = Pipe()
-        probes.standardOutput = pout
-        try probes.run()
-        let plisting = String(decoding: pout.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        probes.waitUntilExit()
+        let plisting = try CLI.runProgram("/usr/bin/h5ls", ["-r", "\(dir)/Reports/rgb/data/probes.h5"]).stdout
         XCTAssertTrue(plisting.contains("{15, 3, 12, 12}"), "15 test images, RGB: \(plisting)")
 
         // Too many classes for the model: a one-line error before training.

@@ -9,14 +9,7 @@ final class CLIDivergenceTests: XCTestCase {
         let dir = CLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try CLIColourFolderTests.writeDataSet(at: dir + "/shapes")
-        try """
-        {"input": [3, 12, 12], "classes": 3, "layers": [
-          {"type": "conv", "name": "conv1", "out_channels": 8, "kernel": 3, "stride": 1, "padding": 1},
-          {"type": "relu"},
-          {"type": "maxpool", "kernel": 2, "stride": 2, "padding": 0},
-          {"type": "flatten"},
-          {"type": "linear", "name": "fc2", "out_features": 3}]}
-        """.write(toFile: dir + "/tiny.json", atomically: true, encoding: .utf8)
+        try CLIColourFolderTests.tinyModel.write(toFile: dir + "/tiny.json", atomically: true, encoding: .utf8)
         // The monitor stays on: its background pass over epoch 0 must not add to stderr.
         let r = try CLI.run(["train", "--model", "tiny.json", "--data", "folder", "--data-dir", "shapes", "--epochs", "3",
                              "--batch-size", "8", "--learning-rate", "100000", "--run", "boom", "--probes", "8", "--top", "2",
