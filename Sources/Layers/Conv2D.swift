@@ -26,6 +26,11 @@ public final class Conv2D: Layer {
     public var computesInputGradient = true
 
     private var savedInput = Tensor(zeros: [0])
+    /// The Winograd engine for stride-1 3x3 and 5x5 kernels over at least 8 input channels
+    /// (conv2 of the presets); nil where im2col + GEMM is used. With fewer channels the n²
+    /// transform-domain GEMMs are too thin to beat one im2col GEMM.
+    let winograd: WinogradConvolution?
+    public var usesWinograd: Bool { winograd != nil }
     /// Per group: columns (K, P), column gradient (K, P), weight gradient (F, K), bias gradient (F).
     private var workspace: [Float] = []
 
@@ -36,6 +41,7 @@ public final class Conv2D: Layer {
         let k = shape.window.kernel
         weight = Parameter(name: "weight", value: Tensor(zeros: [outChannels, shape.channels, k, k]))
         bias = Parameter(name: "bias", value: Tensor(zeros: [outChannels]))
+        winograd = shape.channels >= 8 ? WinogradConvolution(shape: shape, outChannels: outChannels) : nil
     }
 
     public var inputShape: [Int] { [shape.channels, shape.height, shape.width] }
@@ -76,6 +82,15 @@ public final class Conv2D: Layer {
         savedInput = x
         let inSize = shape.inputSize, shape = self.shape, groups = groups(n)
         var out = Tensor(uninitialized: [n, f, shape.outHeight, shape.outWidth]) { _ in }  // every image's GEMM writes its slice
+        if let winograd {
+            x.data.withUnsafeBufferPointer { xp in
+            weight.value.data.withUnsafeBufferPointer { wp in
+            bias.value.data.withUnsafeBufferPointer { bp in
+            out.data.withUnsafeMutableBufferPointer { op in
+                winograd.forward(input: xp.baseAddress!, count: n, weight: wp, bias: bp.baseAddress!, output: op.baseAddress!, groups: groups)
+            } } } }
+            return out
+        }
         withGroupBuffers(groups) { buffers in
         x.data.withUnsafeBufferPointer { xp in
         weight.value.data.withUnsafeBufferPointer { wp in
@@ -108,6 +123,10 @@ public final class Conv2D: Layer {
         let inputGradient = computesInputGradient
         // col2im zeroes each image it writes; without an input gradient the result is all zeros.
         var dx = inputGradient ? Tensor(uninitialized: [n] + inputShape) { _ in } : Tensor(zeros: [n] + inputShape)
+        if let winograd {
+            winogradBackward(winograd, x: x, dy: dy, dx: &dx, accumulateParameterGradients: accumulateParameterGradients)
+            return dx
+        }
         let inSize = shape.inputSize, shape = self.shape, groups = groups(n)
         withGroupBuffers(groups) { buffers in
         x.data.withUnsafeBufferPointer { xp in

@@ -82,6 +82,19 @@ final class Conv2DTests: XCTestCase {
         compareWithNaive(n: 10, c: 2, h: 288, w: 288, f: 1, k: 5, s: 3, p: 2, seed: 131)
     }
 
+    /// The Winograd path (stride 1, 3x3 and 5x5, C >= 8): sizes that are and are not multiples
+    /// of the output tile, paddings 0 to 2, output smaller than one tile, and batches that
+    /// cross its chunk of images (zf-fmnist's conv2 shape: 16 tiles per image, chunks of 8).
+    func testWinogradPathMatchesNaiveKernels() {
+        compareWithNaive(n: 3, c: 8, h: 9, w: 7, f: 5, k: 3, s: 1, p: 1, seed: 150)
+        compareWithNaive(n: 2, c: 9, h: 12, w: 12, f: 8, k: 3, s: 1, p: 0, seed: 151)
+        compareWithNaive(n: 2, c: 8, h: 4, w: 4, f: 3, k: 3, s: 1, p: 1, seed: 152)
+        compareWithNaive(n: 3, c: 8, h: 11, w: 13, f: 4, k: 5, s: 1, p: 2, seed: 153)
+        compareWithNaive(n: 2, c: 10, h: 8, w: 8, f: 6, k: 5, s: 1, p: 0, seed: 154)
+        compareWithNaive(n: 2, c: 8, h: 5, w: 6, f: 2, k: 5, s: 1, p: 1, seed: 155)
+        compareWithNaive(n: 19, c: 8, h: 14, w: 14, f: 8, k: 5, s: 1, p: 2, seed: 156)
+    }
+
     /// Batch results do not depend on the batch: each image of a batch equals that image alone.
     func testBatchEqualsImagesOneByOne() {
         var rng = Xoshiro256(seed: 140)
