@@ -24,9 +24,11 @@ public final class WinogradConvolution: @unchecked Sendable {
     let tilesY: Int, tilesX: Int
     /// Padded input in (Hp, Wp, C): every tile's n x n patch lies inside it.
     let paddedHeight: Int, paddedWidth: Int
-    let bt: SparseRows, b: SparseRows, at: SparseRows, a: SparseRows
+    let bt: TransformMatrix, b: TransformMatrix, at: TransformMatrix, a: TransformMatrix
 
-    /// Images per chunk: about 128 tiles, so each of the n² GEMMs has a useful size.
+    /// Images per chunk: about 64 tiles, so each of the n² GEMMs has a useful size while V and M
+    /// (n² x 64 x C and n² x 64 x F floats) stay near the core's L2 (measured: 32 and 128 tiles were
+    /// 3-5% slower on conv2, 256 tiles 20%).
     let chunkImages: Int
     var tilesPerImage: Int { tilesY * tilesX }
 
@@ -47,11 +49,11 @@ public final class WinogradConvolution: @unchecked Sendable {
         tilesX = (shape.outWidth + m - 1) / m
         paddedHeight = tilesY * m + window.kernel - 1
         paddedWidth = tilesX * m + window.kernel - 1
-        bt = SparseRows(transform.bt, rows: n, cols: n)
-        b = SparseRows(transform.bt, rows: n, cols: n, transposed: true)
-        at = SparseRows(transform.at, rows: m, cols: n)
-        a = SparseRows(transform.at, rows: m, cols: n, transposed: true)
-        chunkImages = max(1, 128 / (tilesY * tilesX))
+        bt = TransformMatrix(transform.bt, rows: n, cols: n)
+        b = TransformMatrix(transform.bt, rows: n, cols: n, transposed: true)
+        at = TransformMatrix(transform.at, rows: m, cols: n)
+        a = TransformMatrix(transform.at, rows: m, cols: n, transposed: true)
+        chunkImages = max(1, 64 / (tilesY * tilesX))
     }
 
     // MARK: Buffers
@@ -64,13 +66,13 @@ public final class WinogradConvolution: @unchecked Sendable {
         let v: UnsafeMutablePointer<Float>               // (n², T, C): transformed input, then its gradient
         let mBuffer: UnsafeMutablePointer<Float>         // (n², T, F): transformed output or its gradient
         let filterGradient: UnsafeMutablePointer<Float>  // (n², F, C)
-        let scratch: UnsafeMutablePointer<Float>         // (n, n, max(C, F))
+        let scratch: UnsafeMutablePointer<Float>         // (transformTileScratchLines, max(C, F))
     }
 
     private var groupStride: Int {
         let c = shape.channels, f = outChannels, t = chunkImages * tilesPerImage, nn = n * n
         let paddedSize = paddedHeight * paddedWidth * c
-        return 2 * paddedSize + tilesY * m * tilesX * m * f + nn * t * c + nn * t * f + nn * f * c + nn * max(c, f)
+        return 2 * paddedSize + tilesY * m * tilesX * m * f + nn * t * c + nn * t * f + nn * f * c + transformTileScratchLines * max(c, f)
     }
 
     private func withGroupBuffers<R>(_ groups: Int, _ body: ([GroupBuffers]) -> R) -> R {
@@ -87,7 +89,7 @@ public final class WinogradConvolution: @unchecked Sendable {
                 padded.update(repeating: 0, count: paddedSize)
                 return GroupBuffers(padded: padded, paddedGradient: take(paddedSize), outputTiles: take(tilesY * m * tilesX * m * f),
                                     v: take(nn * t * c), mBuffer: take(nn * t * f), filterGradient: take(nn * f * c),
-                                    scratch: take(nn * max(c, f)))
+                                    scratch: take(transformTileScratchLines * max(c, f)))
             })
         }
     }
@@ -101,9 +103,9 @@ public final class WinogradConvolution: @unchecked Sendable {
         // (F*C, r, r) -> (r, r, F*C) so one tile transform runs over all pairs as its lanes.
         var byPosition = [Float](repeating: 0, count: r * r * pairs)
         for pair in 0..<pairs { for q in 0..<(r * r) { byPosition[q * pairs + pair] = weight[pair * r * r + q] } }
-        let g = SparseRows(transform.g, rows: n, cols: r)
+        let g = TransformMatrix(transform.g, rows: n, cols: r)
         transformedFilters = [Float](repeating: 0, count: n * n * pairs)
-        var scratch = [Float](repeating: 0, count: r * n * pairs)
+        var scratch = [Float](repeating: 0, count: transformTileScratchLines * pairs)
         transformTile(g, g, input: byPosition, inputRowStride: r * pairs, inputColStride: pairs,
                       output: &transformedFilters, outputRowStride: n * pairs, outputColStride: pairs,
                       lanes: pairs, scratch: &scratch)
@@ -286,9 +288,9 @@ public final class WinogradConvolution: @unchecked Sendable {
         let r = shape.window.kernel, pairs = outChannels * shape.channels, nn = n * n
         var total = [Float](repeating: 0, count: nn * pairs)
         for part in parts { for i in 0..<(nn * pairs) { total[i] += part[i] } }
-        let gt = SparseRows(transform.g, rows: n, cols: r, transposed: true)
+        let gt = TransformMatrix(transform.g, rows: n, cols: r, transposed: true)
         var byPosition = [Float](repeating: 0, count: r * r * pairs)
-        var scratch = [Float](repeating: 0, count: n * r * pairs)
+        var scratch = [Float](repeating: 0, count: transformTileScratchLines * pairs)
         transformTile(gt, gt, input: total, inputRowStride: n * pairs, inputColStride: pairs,
                       output: &byPosition, outputRowStride: r * pairs, outputColStride: pairs,
                       lanes: pairs, scratch: &scratch)

@@ -38,6 +38,37 @@ final class WinogradTests: XCTestCase {
         XCTAssertEqual(t.at, [1, 1, 1, 0, 0, 1, -1, 1])
     }
 
+    /// `transformTile` computes L · X · Rᵀ lane by lane, for every matrix size up to 8 x 8, lane
+    /// counts below, at and past the SIMD width, strided layouts, and accumulation.
+    func testTransformTileMatchesMatrixProduct() {
+        var rng = Xoshiro256(seed: 520)
+        for (lr, lc, rr, rc, lanes) in [(8, 8, 8, 8, 8), (4, 8, 4, 8, 32), (8, 4, 8, 4, 13), (6, 8, 6, 8, 3), (8, 5, 8, 3, 17), (1, 1, 1, 1, 1)] {
+            let l = randomArray(lr * lc, &rng), r = randomArray(rr * rc, &rng)
+            // Input (lc, rc) elements of `lanes`, rows 3 elements apart to exercise the strides.
+            let inRow = (rc + 3) * lanes, x = randomArray(lc * inRow, &rng)
+            let outRow = (rr + 1) * lanes, outCol = lanes
+            for accumulate in [false, true] {
+                let start = randomArray(lr * outRow, &rng)
+                var out = start
+                var scratch = [Float](repeating: .nan, count: transformTileScratchLines * lanes)
+                transformTile(TransformMatrix(l, rows: lr, cols: lc), TransformMatrix(r, rows: rr, cols: rc),
+                              input: x, inputRowStride: inRow, inputColStride: lanes,
+                              output: &out, outputRowStride: outRow, outputColStride: outCol,
+                              lanes: lanes, scratch: &scratch, accumulate: accumulate)
+                for o in 0..<lr { for j in 0..<rr { for c in 0..<lanes {
+                    var expected = accumulate ? Double(start[o * outRow + j * outCol + c]) : 0
+                    for i in 0..<lc { for q in 0..<rc {
+                        expected += Double(l[o * lc + i]) * Double(x[i * inRow + q * lanes + c]) * Double(r[j * rc + q])
+                    } }
+                    XCTAssertEqual(Double(out[o * outRow + j * outCol + c]), expected, accuracy: 1e-4 * max(1, abs(expected)),
+                                   "\(lr)x\(lc) . X . (\(rr)x\(rc))ᵀ, \(lanes) lanes, accumulate \(accumulate): (\(o), \(j), \(c))")
+                } } }
+                // Nothing outside the (lr, rr) elements is written.
+                for o in 0..<lr { for c in (rr * outCol)..<outRow { XCTAssertEqual(out[o * outRow + c], start[o * outRow + c]) } }
+            }
+        }
+    }
+
     /// Only stride-1 3x3 and 5x5 kernels over at least 8 channels take the Winograd path.
     func testEligibility() {
         func conv(_ c: Int, _ k: Int, _ s: Int) -> Conv2D {
