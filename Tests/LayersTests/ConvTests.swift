@@ -84,7 +84,7 @@ final class Conv2DTests: XCTestCase {
 
     /// The Winograd path (stride 1, 3x3 and 5x5, C >= 8): sizes that are and are not multiples
     /// of the output tile, paddings 0 to 2, output smaller than one tile, and batches that
-    /// cross its chunk of images (zf-fmnist's conv2 shape: 16 tiles per image, chunks of 8).
+    /// cross its chunks of images (zf-fmnist's conv2 shape: 16 tiles per image, chunks of 4).
     func testWinogradPathMatchesNaiveKernels() {
         compareWithNaive(n: 3, c: 8, h: 9, w: 7, f: 5, k: 3, s: 1, p: 1, seed: 150)
         compareWithNaive(n: 2, c: 9, h: 12, w: 12, f: 8, k: 3, s: 1, p: 0, seed: 151)
