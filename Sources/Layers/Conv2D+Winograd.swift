@@ -17,17 +17,18 @@ extension Conv2D {
                             inputGradient: inputGradient ? dxp.baseAddress : nil, groups: groups)
         } } } } }
         guard accumulateParameterGradients else { return }
-        // Bias gradient: each filter's output gradient summed over images and positions, in a fixed order.
+        // Bias gradient: each filter's output gradient summed over positions, per group of images,
+        // and the groups added in a fixed order (as for the weights).
+        var partial = [Float](repeating: 0, count: groups * f)
         dy.data.withUnsafeBufferPointer { d in
-        bias.gradient.data.withUnsafeMutableBufferPointer { db in
-            for j in 0..<n {
-                for o in 0..<f {
-                    let row = d.baseAddress! + (j * f + o) * p
-                    var s: Float = 0
-                    for i in 0..<p { s += row[i] }
-                    db[o] += s
-                }
+        partial.withUnsafeMutableBufferPointer { pp in
+            let (db, sums) = (d.baseAddress!, pp.baseAddress!)
+            parallelFor(groups) { g in
+                for j in stride(from: g, to: n, by: groups) { addRowSums(db + j * f * p, rows: f, length: p, into: sums + g * f) }
             }
         } }
+        bias.gradient.data.withUnsafeMutableBufferPointer { db in
+            for g in 0..<groups { for o in 0..<f { db[o] += partial[g * f + o] } }
+        }
     }
 }

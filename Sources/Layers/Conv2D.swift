@@ -147,12 +147,7 @@ public final class Conv2D: Layer {
                         // dW (F, K) += dY (F, P) x cols^T (P, K)
                         serialGEMM(transposeB: true, m: f, n: kk, k: p, a: dyj, lda: p, b: buf.columns, ldb: p,
                                    beta: 1, c: buf.weightGradient, ldc: kk)
-                        for o in 0..<f {
-                            let row = dyj + o * p
-                            var s: Float = 0
-                            for i in 0..<p { s += row[i] }
-                            buf.biasGradient[o] += s
-                        }
+                        addRowSums(dyj, rows: f, length: p, into: buf.biasGradient)
                     }
                     guard inputGradient else { continue }
                     // dCols (K, P) = W^T (K, F) x dY (F, P): the transposed convolution.
