@@ -79,11 +79,12 @@ if wants("monitor") {
     network.initialize(rng: &rng)
     let probes = ProbeSet(test: data.test, count: probeCount, normalization: norm)
     let replay = Replay(network: network, probes: probes, k: 9)
-    _ = replay.analyze(epoch: 0, step: 0)  // warm-up
+    let result = fingerprint(replay.analyze(epoch: 0, step: 0))  // also the warm-up
     var monitorBest = Double.infinity
     for _ in 0..<3 { monitorBest = min(monitorBest, seconds { _ = replay.analyze(epoch: 1, step: 0) }) }
     print(String(format: "monitor snapshot:          %7.3f s  (P = %d, k = 9, %d projections; PyTorch 2.15: 0.64 s)",
                  monitorBest, probes.count, 9 * (32 + 64)))
+    print("monitor result fingerprint: " + String(result, radix: 16) + "  (FNV-1a of the analysis' bits: equal means bit-identical)")
 }
 
 if wants("beside") {
