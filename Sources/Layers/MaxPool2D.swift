@@ -16,7 +16,9 @@ public final class MaxPool2D: Layer {
     private var savedBatch = 0
 
     public init?(inputShape: [Int], window: WindowGeometry) {
-        guard inputShape.count == 3, let oh = window.outputLength(inputShape[1]), let ow = window.outputLength(inputShape[2]) else { return nil }
+        // At most half the kernel of padding, as in PyTorch: every window then holds an input element.
+        guard inputShape.count == 3, window.padding * 2 <= window.kernel,
+              let oh = window.outputLength(inputShape[1]), let ow = window.outputLength(inputShape[2]) else { return nil }
         channels = inputShape[0]; height = inputShape[1]; width = inputShape[2]
         geometry = window; outHeight = oh; outWidth = ow
     }
@@ -30,43 +32,24 @@ public final class MaxPool2D: Layer {
         precondition(Array(x.shape.dropFirst()) == inputShape, "maxpool expects \(inputShape), got \(x.shape)")
         savedBatch = n
         let planes = n * channels, h = height, w = width, oh = outHeight, ow = outWidth
-        let k = geometry.kernel, s = geometry.stride, pad = geometry.padding
         var out = Tensor(uninitialized: [n, channels, oh, ow]) { _ in }  // every window writes its output
         if switches.count != planes * oh * ow { switches = [Int32](repeating: 0, count: planes * oh * ow) }
+        let kernel = MaxPoolPlane(height: h, width: w, outHeight: oh, outWidth: ow, geometry: geometry)
         x.data.withUnsafeBufferPointer { xp in
         out.data.withUnsafeMutableBufferPointer { op in
         switches.withUnsafeMutableBufferPointer { sp in
             let xb = xp.baseAddress!, ob = op.baseAddress!, sb = sp.baseAddress!
-            parallelFor(min(planes, 64)) { worker in
-                var plane = worker
-                while plane < planes {
-                    let src = xb + plane * h * w, dst = ob + plane * oh * ow, sw = sb + plane * oh * ow
-                    for oy in 0..<oh {
-                        let y0 = max(oy * s - pad, 0), y1 = min(oy * s - pad + k, h)
-                        for ox in 0..<ow {
-                            let x0 = max(ox * s - pad, 0), x1 = min(ox * s - pad + k, w)
-                            if k == 3 && y1 - y0 == 3 && x1 - x0 == 3 {
-                                // A whole 3x3 window (the presets' pooling), unrolled.
-                                let (value, index) = max3x3(src, y0 * w + x0, w)
-                                dst[oy * ow + ox] = value
-                                sw[oy * ow + ox] = Int32(index)
-                                continue
-                            }
-                            var best = -Float.infinity, at = y0 * w + x0
-                            for iy in y0..<y1 {
-                                for ix in x0..<x1 {
-                                    // Selects rather than a branch: maxima move unpredictably.
-                                    let index = iy * w + ix, v = src[index], better = v > best
-                                    best = better ? v : best
-                                    at = better ? index : at
-                                }
-                            }
-                            dst[oy * ow + ox] = best
-                            sw[oy * ow + ox] = Int32(at)
-                        }
+            // Each worker takes a contiguous run of planes, so reads stream through memory.
+            let workers = min(planes, 64)
+            parallelFor(workers) { worker in
+                // The kernel's scratch, reused for each of this worker's planes.
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: kernel.scratchCount) { scratchMax in
+                withUnsafeTemporaryAllocation(of: Int32.self, capacity: kernel.scratchCount) { scratchArg in
+                    for plane in (worker * planes / workers)..<((worker + 1) * planes / workers) {
+                        kernel.pool(xb + plane * h * w, into: ob + plane * oh * ow, switches: sb + plane * oh * ow,
+                                    scratchMax: scratchMax.baseAddress!, scratchArg: scratchArg.baseAddress!)
                     }
-                    plane += min(planes, 64)
-                }
+                } }
             }
         } } }
         return out
@@ -100,20 +83,4 @@ public final class MaxPool2D: Layer {
         }
         return dx
     }
-}
-
-/// Maximum of the 3x3 window whose top-left element is `src[corner]` (rows `w` apart) and the
-/// flat index of its first occurrence in row-major order, as the generic loop would find it.
-@inline(__always)
-private func max3x3(_ src: UnsafePointer<Float>, _ corner: Int, _ w: Int) -> (Float, Int) {
-    // A pure step function rather than a closure over mutable locals, which debug builds
-    // (the test suite's) check for exclusive access on every call.
-    @inline(__always) func offer(_ best: (Float, Int), _ index: Int) -> (Float, Int) {
-        src[index] > best.0 ? (src[index], index) : best
-    }
-    var best = (-Float.infinity, corner)
-    best = offer(best, corner); best = offer(best, corner + 1); best = offer(best, corner + 2)
-    best = offer(best, corner + w); best = offer(best, corner + w + 1); best = offer(best, corner + w + 2)
-    best = offer(best, corner + 2 * w); best = offer(best, corner + 2 * w + 1); best = offer(best, corner + 2 * w + 2)
-    return best
 }

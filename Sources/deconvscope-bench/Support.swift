@@ -1,5 +1,6 @@
 import Foundation
 import Tensors
+import Monitoring
 
 /// Wall-clock seconds of `body`; with BENCH_CLOCK=cpu, the process's CPU seconds instead (all
 /// threads), a steadier measure of work done while other jobs share the machine.
@@ -54,4 +55,21 @@ func trainingPeakResidentMiB(cli: String) throws -> (mebibytes: Double, seconds:
 struct BenchError: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
+}
+
+/// FNV-1a over the bit patterns of everything `Replay.analyze` computes (top-k, projections,
+/// per-probe maxima, mean activations): equal fingerprints before and after a speed change mean
+/// bit-identical results, which tolerance-based tests cannot show.
+func fingerprint(_ analysis: SnapshotAnalysis) -> UInt64 {
+    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+    func mix(_ word: UInt32) {
+        for shift in stride(from: 0, to: 32, by: 8) { hash = (hash ^ UInt64((word >> UInt32(shift)) & 0xff)) &* 0x100_0000_01b3 }
+    }
+    for layer in analysis.layers {
+        for acts in layer.top { for a in acts { mix(UInt32(a.image)); mix(UInt32(a.y)); mix(UInt32(a.x)); mix(a.value.bitPattern) } }
+        for v in layer.projections.data { mix(v.bitPattern) }
+        for v in layer.maxPerProbe.data { mix(v.bitPattern) }
+        for v in layer.meanActivation { mix(v.bitPattern) }
+    }
+    return hash
 }

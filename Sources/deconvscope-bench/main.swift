@@ -1,7 +1,7 @@
 // deconvscope-bench: measured numbers for `make bench`, in a release build. Never part of the tests.
 //
 // `deconvscope-bench [SECTION...]` runs only the named sections (sgemm, train, layers, monitor,
-// beside, memory); with none it runs all of them, as `make bench` does.
+// pool, beside, memory); with none it runs all of them, as `make bench` does.
 import Foundation
 import Tensors
 import Layers
@@ -79,11 +79,24 @@ if wants("monitor") {
     network.initialize(rng: &rng)
     let probes = ProbeSet(test: data.test, count: probeCount, normalization: norm)
     let replay = Replay(network: network, probes: probes, k: 9)
-    _ = replay.analyze(epoch: 0, step: 0)  // warm-up
+    let result = fingerprint(replay.analyze(epoch: 0, step: 0))  // also the warm-up
     var monitorBest = Double.infinity
     for _ in 0..<3 { monitorBest = min(monitorBest, seconds { _ = replay.analyze(epoch: 1, step: 0) }) }
     print(String(format: "monitor snapshot:          %7.3f s  (P = %d, k = 9, %d projections; PyTorch 2.15: 0.64 s)",
                  monitorBest, probes.count, 9 * (32 + 64)))
+    print("monitor result fingerprint: " + String(result, radix: 16) + "  (FNV-1a of the analysis' bits: equal means bit-identical)")
+}
+
+if wants("pool") {
+    var rng = Xoshiro256(seed: 3)
+    // zf-fmnist's two poolings (3/2/1), on batches of 128 (inputs from memory) and of 8 (from cache).
+    for (shape, batch, reps) in [([32, 28, 28], 128, 40), ([64, 14, 14], 128, 40), ([32, 28, 28], 8, 640), ([64, 14, 14], 8, 640)] {
+        let layer = MaxPool2D(inputShape: shape, window: WindowGeometry(kernel: 3, stride: 2, padding: 1))!
+        let x = Tensor(shape: [batch] + shape, data: (0..<(batch * shape.reduce(1, *))).map { _ in rng.nextGaussian() })
+        _ = layer.forward(x, mode: .inference)
+        let t = seconds { for _ in 0..<reps { _ = layer.forward(x, mode: .inference) } }
+        print(String(format: "max pooling forward %@, batch %3d: %6.3f ms per 128 images", shape.description, batch, t * 1000 / Double(reps * batch) * 128))
+    }
 }
 
 if wants("beside") {

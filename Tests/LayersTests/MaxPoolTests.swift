@@ -71,6 +71,51 @@ final class MaxPool2DTests: XCTestCase {
         checkAgainstReference(x, k: 3, s: 1, p: 1, "ties stride 1")
     }
 
+    /// The presets' planes (28x28 and 14x14 under 3/2/1, where each input row is exactly outW*s wide and
+    /// the row pass runs over all rows at once) and odd widths (row by row), for every geometry with its
+    /// own compiled copy (3/2, 2/2, 3/1) and one without (5/3). Values are small integers, so most
+    /// windows hold ties.
+    func testWholeRowPathsWithTiesAgainstReference() {
+        var rng = Xoshiro256(seed: 203)
+        for (h, w) in [(28, 28), (14, 14), (9, 11), (8, 7)] {
+            let x = Tensor(shape: [2, 3, h, w], data: (0..<(6 * h * w)).map { _ in Float(randomInt(4, &rng)) })
+            for (k, s, p) in [(3, 2, 1), (3, 2, 0), (2, 2, 0), (2, 2, 1), (3, 1, 1), (3, 1, 0), (5, 3, 2)] {
+                checkAgainstReference(x, k: k, s: s, p: p, "\(h)x\(w) k\(k) s\(s) p\(p)")
+            }
+        }
+    }
+
+    /// NaN never compares greater, so it is skipped: a window's output is the maximum of its other
+    /// values, and a window of only NaN and -inf gives -inf at its first in-bounds element. Expected
+    /// values from a per-window scan written here (strict `>` from -inf, in row-major order).
+    func testNaNIsSkippedAndAllNaNWindowsGiveMinusInfinity() {
+        var rng = Xoshiro256(seed: 204)
+        for (h, w) in [(14, 14), (7, 9)] {
+            var values = (0..<(2 * h * w)).map { _ in Float(randomInt(5, &rng)) - 2 }
+            for i in values.indices where randomInt(4, &rng) == 0 { values[i] = .nan }
+            for i in values.indices where randomInt(9, &rng) == 0 { values[i] = -.infinity }
+            for i in 0..<(3 * w) { values[i] = i % 2 == 0 ? .nan : -.infinity }   // the top rows: no finite value
+            let x = Tensor(shape: [1, 2, h, w], data: values)
+            for (k, s, p) in [(3, 2, 1), (2, 2, 0), (3, 1, 1)] {
+                let layer = pool([2, h, w], k, s, p)
+                let y = layer.forward(x, mode: .inference)
+                var checked = 0
+                for plane in 0..<2 { for oy in 0..<layer.outHeight { for ox in 0..<layer.outWidth {
+                    var best = -Float.infinity, at = max(oy * s - p, 0) * w + max(ox * s - p, 0)
+                    for iy in max(oy * s - p, 0)..<min(oy * s - p + k, h) { for ix in max(ox * s - p, 0)..<min(ox * s - p + k, w) {
+                        let v = values[(plane * h + iy) * w + ix]
+                        if v > best { best = v; at = iy * w + ix }
+                    } }
+                    let o = (plane * layer.outHeight + oy) * layer.outWidth + ox
+                    XCTAssertEqual(y.data[o].bitPattern, best.bitPattern, "value k\(k) s\(s) p\(p) \(h)x\(w) at \(o)")
+                    XCTAssertEqual(Int(layer.switches[o]), at, "switch k\(k) s\(s) p\(p) \(h)x\(w) at \(o)")
+                    if best == -.infinity { checked += 1 }
+                } } }
+                XCTAssertGreaterThan(checked, 0, "some window must hold no finite value (k\(k) s\(s) p\(p))")
+            }
+        }
+    }
+
     /// Padding is -inf: on an all-negative image the border outputs stay negative (a zero padding
     /// would win with 0).
     func testPaddingNeverWinsOnNegativeInputs() {
