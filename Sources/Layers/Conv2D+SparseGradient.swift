@@ -6,23 +6,37 @@ extension Conv2D {
     /// Returns nil when more than a quarter of the positions are active (the dense path wins).
     func sparseInputGradient(_ dy: Tensor) -> Tensor? {
         let n = dy.shape[0], p = shape.outputPositions, f = outChannels, kk = shape.patchSize
-        // Active (image, position) pairs, found by scanning dy in memory order.
+        // Active (image, position) pairs, found by scanning dy in memory order. Almost all of dy is
+        // zero, so the scan tests eight values at a time and looks closer only at blocks with signal.
         var active: [(image: Int, position: Int)] = []
-        var marked = [Bool](repeating: false, count: p)
         let limit = n * p / 4
         let dense: Bool = dy.data.withUnsafeBufferPointer { d in
-            for j in 0..<n {
-                for o in 0..<f {
-                    let row = d.baseAddress! + (j * f + o) * p
-                    for pos in 0..<p where row[pos] != 0 { marked[pos] = true }
+            withUnsafeTemporaryAllocation(of: Bool.self, capacity: p) { marked in
+                marked.initialize(repeating: false)
+                for j in 0..<n {
+                    for o in 0..<f {
+                        let row = d.baseAddress! + (j * f + o) * p
+                        // The same memory as bit patterns: a value is nonzero when its bits without the sign are.
+                        let bits = UnsafeRawPointer(row).assumingMemoryBound(to: UInt32.self)
+                        var pos = 0
+                        while pos + 8 <= p {
+                            let any = bits[pos] | bits[pos + 1] | bits[pos + 2] | bits[pos + 3]
+                                | bits[pos + 4] | bits[pos + 5] | bits[pos + 6] | bits[pos + 7]
+                            if any << 1 != 0 {
+                                for q in pos..<(pos + 8) where row[q] != 0 { marked[q] = true }
+                            }
+                            pos += 8
+                        }
+                        while pos < p { if row[pos] != 0 { marked[pos] = true }; pos += 1 }
+                    }
+                    for pos in 0..<p where marked[pos] {
+                        active.append((j, pos))
+                        marked[pos] = false
+                    }
+                    if active.count > limit { return true }
                 }
-                for pos in 0..<p where marked[pos] {
-                    active.append((j, pos))
-                    marked[pos] = false
-                }
-                if active.count > limit { return true }
+                return false
             }
-            return false
         }
         guard !dense else { return nil }
         var dx = Tensor(zeros: [n] + inputShape)
