@@ -31,6 +31,12 @@ public final class Conv2D: Layer {
     /// transform-domain GEMMs are too thin to beat one im2col GEMM.
     let winograd: WinogradConvolution?
     public var usesWinograd: Bool { winograd != nil }
+    /// Multiply-adds per image and pass in this layer's GEMMs: as executed, and as im2col + GEMM
+    /// (the direct count, by which GFLOP/s figures are usually quoted) would do them.
+    public var multiplyAddsPerImage: (executed: Int, direct: Int) {
+        let direct = outChannels * shape.patchSize * shape.outputPositions
+        return (winograd?.multiplyAddsPerImage ?? direct, direct)
+    }
     /// Per group: columns (K, P), column gradient (K, P), weight gradient (F, K), bias gradient (F).
     private var workspace: [Float] = []
 

@@ -31,6 +31,8 @@ public final class WinogradConvolution: @unchecked Sendable {
     /// 3-5% slower on conv2, 256 tiles 20%).
     let chunkImages: Int
     var tilesPerImage: Int { tilesY * tilesX }
+    /// Multiply-adds of one image's n² transform-domain products, per pass (forward, or either gradient).
+    public var multiplyAddsPerImage: Int { n * n * tilesPerImage * shape.channels * outChannels }
 
     /// Filters in the transform domain, (n², F, C), and the weights they were made from.
     private var transformedFilters: [Float] = []
