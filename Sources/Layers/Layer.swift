@@ -53,9 +53,20 @@ public protocol Layer: AnyObject {
     /// Maps `dy` (shaped like the last output) to `dx` (shaped like the last input). When
     /// `accumulateParameterGradients` is set, adds this batch's parameter gradients.
     func backward(_ dy: Tensor, rule: BackwardRule, accumulateParameterGradients: Bool) -> Tensor
+
+    /// `forward` and `backward` that may write their result into the storage of their argument
+    /// (pointwise layers do). `Network` calls these: its intermediate tensors are referenced by no
+    /// one else, so a 12.8 MB activation is rewritten where it is instead of copied into a fresh
+    /// allocation. Copy-on-write keeps them safe when someone else does hold the tensor.
+    func forward(inPlace x: inout Tensor, mode: ForwardMode)
+    func backward(inPlace dy: inout Tensor, rule: BackwardRule, accumulateParameterGradients: Bool)
 }
 
 extension Layer {
+    public func forward(inPlace x: inout Tensor, mode: ForwardMode) { x = forward(x, mode: mode) }
+    public func backward(inPlace dy: inout Tensor, rule: BackwardRule, accumulateParameterGradients: Bool) {
+        dy = backward(dy, rule: rule, accumulateParameterGradients: accumulateParameterGradients)
+    }
     public var window: WindowGeometry? { nil }
     public var parameters: [Parameter] { [] }
     public var name: String? { nil }

@@ -119,7 +119,7 @@ public final class Network {
     /// Runs layers `0...last` (all by default).
     public func forward(_ x: Tensor, mode: ForwardMode, through last: Int? = nil) -> Tensor {
         var y = x
-        for i in 0...(last ?? layers.count - 1) { y = layers[i].forward(y, mode: mode) }
+        for i in 0...(last ?? layers.count - 1) { layers[i].forward(inPlace: &y, mode: mode) }
         return y
     }
 
@@ -133,7 +133,7 @@ public final class Network {
         first?.computesInputGradient = inputGradient
         defer { first?.computesInputGradient = true }
         for i in stride(from: from ?? layers.count - 1, through: 0, by: -1) {
-            d = layers[i].backward(d, rule: rule, accumulateParameterGradients: accumulateParameterGradients)
+            layers[i].backward(inPlace: &d, rule: rule, accumulateParameterGradients: accumulateParameterGradients)
         }
         return d
     }
@@ -187,7 +187,7 @@ extension Network {
     public func forward(_ x: Tensor, mode: ForwardMode, through last: Int? = nil, observe: (Int, Tensor) -> Void) -> Tensor {
         var y = x
         for i in 0...(last ?? layers.count - 1) {
-            y = layers[i].forward(y, mode: mode)
+            layers[i].forward(inPlace: &y, mode: mode)
             observe(i, y)
         }
         return y

@@ -19,12 +19,12 @@ func layerProfile(network: Network, data: Dataset, batchSize: Int, steps: Int) -
         let warm = step >= 3   // the first steps size buffers and warm caches
         network.zeroGradients()
         for (i, layer) in layers.enumerated() {
-            let t = seconds { x = layer.forward(x, mode: .training(seed: UInt64(step))) }
+            let t = seconds { layer.forward(inPlace: &x, mode: .training(seed: UInt64(step))) }
             if warm { forward[i] += t }
         }
         var d = SoftmaxCrossEntropy.evaluate(logits: x, labels: labels).gradient
         for i in stride(from: layers.count - 1, through: 0, by: -1) {
-            let t = seconds { d = layers[i].backward(d, rule: .gradient, accumulateParameterGradients: true) }
+            let t = seconds { layers[i].backward(inPlace: &d, rule: .gradient, accumulateParameterGradients: true) }
             if warm { backward[i] += t }
         }
     }
