@@ -113,6 +113,7 @@ final class ReplayTests: XCTestCase {
                               count: n, normalization: spec.normalization!)
         var replay = Replay(network: net, probes: probes, k: 3)
         replay.batchSize = 5
+        replay.projectionBatchSize = 7   // projection batches that do not divide the 96 or 192 items
         let analysis = replay.analyze(epoch: 0, step: 0)
         for (b, block) in net.convBlocks.enumerated() {
             let layer = analysis.layers[b]
