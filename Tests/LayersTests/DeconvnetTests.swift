@@ -25,6 +25,25 @@ final class AdjointTests: XCTestCase {
         }
     }
 
+    /// The Winograd path (stride 1, 3x3 or 5x5, at least 8 channels): its backward is the
+    /// transpose of its own forward, on random shapes.
+    func testWinogradConvolution() {
+        var rng = Xoshiro256(seed: 405)
+        for trial in 0..<6 {
+            let k = [3, 5][trial % 2], p = randomInt(k / 2 + 1, &rng), c = 8 + randomInt(5, &rng), f = 1 + randomInt(9, &rng)
+            let h = max(1, k - 2 * p) + randomInt(12, &rng), w = max(1, k - 2 * p) + randomInt(12, &rng)
+            let n = 1 + randomInt(5, &rng)
+            let label = "trial \(trial): N\(n) C\(c) H\(h) W\(w) F\(f) k\(k) p\(p)"
+            let conv = makeConv(channels: c, height: h, width: w, filters: f, kernel: k, stride: 1, padding: p, rng: &rng, bias: false)
+            XCTAssertTrue(conv.usesWinograd, label)
+            let x = randomTensor([n, c, h, w], &rng)
+            let fx = conv.forward(x, mode: .inference)
+            let y = randomTensor(fx.shape, &rng)
+            let fty = conv.backward(y, rule: .deconvnet, accumulateParameterGradients: false)
+            assertRelClose(inner(fx, y), inner(x, fty), 1e-5, label)
+        }
+    }
+
     func testLinear() {
         var rng = Xoshiro256(seed: 401)
         for (n, i, o) in [(1, 1, 1), (3, 7, 5), (4, 33, 10)] {

@@ -27,6 +27,20 @@ final class GradientCheckTests: XCTestCase {
         checkLayerGradients(gapped, input: randomTensor([2, 2, 9, 10], &rng), seed: 306, label: "conv 3/4/1")
     }
 
+    /// The Winograd path: F(4, 5) and F(6, 3), 8 input channels, sizes that are not tile multiples.
+    /// Its float32 rounding (about 1e-5 of the outputs, from the transforms) is not smooth in the
+    /// inputs, so a 1e-2 step turns it into 5% noise in the quotient. A convolution is affine in
+    /// its input and in its weights, so a step of 1 is as exact and divides that noise by 100.
+    func testConv2DWinograd() {
+        var rng = Xoshiro256(seed: 320)
+        let five = makeConv(channels: 8, height: 6, width: 7, filters: 3, kernel: 5, stride: 1, padding: 2, rng: &rng)
+        XCTAssertTrue(five.usesWinograd)
+        checkLayerGradients(five, input: randomTensor([2, 8, 6, 7], &rng), seed: 321, eps: 1, label: "winograd conv 5/1/2")
+        let three = makeConv(channels: 8, height: 7, width: 5, filters: 2, kernel: 3, stride: 1, padding: 1, rng: &rng)
+        XCTAssertTrue(three.usesWinograd)
+        checkLayerGradients(three, input: randomTensor([2, 8, 7, 5], &rng), seed: 322, eps: 1, label: "winograd conv 3/1/1")
+    }
+
     /// Distinct inputs: a shuffled ladder 0.1 apart, perturbed by 0.01 < half the gap, so no switch
     /// moves (the checker would report a one-sided or skipped coordinate, and allows none).
     func testMaxPoolOverlapping() {
