@@ -5,7 +5,7 @@ extension Conv2D {
     /// `computesInputGradient`, the input gradient into `dx` (N, C, H, W).
     func winogradBackward(_ engine: WinogradConvolution, x: Tensor, dy: Tensor, dx: inout Tensor, accumulateParameterGradients: Bool) {
         let n = dy.shape[0], f = outChannels, p = shape.outputPositions
-        let groups = max(1, min(n, BLASThreads.panels))
+        let groups = groups(n)
         let inputGradient = computesInputGradient
         x.data.withUnsafeBufferPointer { xp in
         dy.data.withUnsafeBufferPointer { dyp in

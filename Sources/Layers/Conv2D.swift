@@ -57,7 +57,7 @@ public final class Conv2D: Layer {
 
     /// Groups for a batch of `n`: depends only on `n` and the core count, never on the threads
     /// available right now, so the order of the weight-gradient sums is fixed.
-    private func groups(_ n: Int) -> Int { max(1, min(n, BLASThreads.panels)) }
+    func groups(_ n: Int) -> Int { max(1, min(n, BLASThreads.panels)) }
 
     private var groupStride: Int {
         let kk = shape.patchSize, p = shape.outputPositions, f = outChannels

@@ -25,6 +25,8 @@ public final class WinogradConvolution: @unchecked Sendable {
     /// Padded input in (Hp, Wp, C): every tile's n x n patch lies inside it.
     let paddedHeight: Int, paddedWidth: Int
     let bt: TransformMatrix, b: TransformMatrix, at: TransformMatrix, a: TransformMatrix
+    /// G for the filters, Gᵀ for their gradient.
+    let g: TransformMatrix, gt: TransformMatrix
 
     /// Images per chunk: about 64 tiles, so each of the n² GEMMs has a useful size while V and M
     /// (n² x 64 x C and n² x 64 x F floats) stay near the core's L2 (measured: 32 and 128 tiles were
@@ -55,6 +57,8 @@ public final class WinogradConvolution: @unchecked Sendable {
         b = TransformMatrix(transform.bt, rows: n, cols: n, transposed: true)
         at = TransformMatrix(transform.at, rows: m, cols: n)
         a = TransformMatrix(transform.at, rows: m, cols: n, transposed: true)
+        g = TransformMatrix(transform.g, rows: n, cols: window.kernel)
+        gt = TransformMatrix(transform.g, rows: n, cols: window.kernel, transposed: true)
         chunkImages = max(1, 64 / (tilesY * tilesX))
     }
 
@@ -105,7 +109,6 @@ public final class WinogradConvolution: @unchecked Sendable {
         // (F*C, r, r) -> (r, r, F*C) so one tile transform runs over all pairs as its lanes.
         var byPosition = [Float](repeating: 0, count: r * r * pairs)
         for pair in 0..<pairs { for q in 0..<(r * r) { byPosition[q * pairs + pair] = weight[pair * r * r + q] } }
-        let g = TransformMatrix(transform.g, rows: n, cols: r)
         transformedFilters = [Float](repeating: 0, count: n * n * pairs)
         var scratch = [Float](repeating: 0, count: transformTileScratchLines * pairs)
         transformTile(g, g, input: byPosition, inputRowStride: r * pairs, inputColStride: pairs,
@@ -294,7 +297,6 @@ public final class WinogradConvolution: @unchecked Sendable {
         let r = shape.window.kernel, pairs = outChannels * shape.channels, nn = n * n
         var total = [Float](repeating: 0, count: nn * pairs)
         for part in parts { for i in 0..<(nn * pairs) { total[i] += part[i] } }
-        let gt = TransformMatrix(transform.g, rows: n, cols: r, transposed: true)
         var byPosition = [Float](repeating: 0, count: r * r * pairs)
         var scratch = [Float](repeating: 0, count: transformTileScratchLines * pairs)
         transformTile(gt, gt, input: total, inputRowStride: n * pairs, inputColStride: pairs,
