@@ -47,14 +47,25 @@ enum StoredPNG {
 /// A colour image-folder data set end to end: train, monitor, report, RGB projections.
 final class CLIColourFolderTests: XCTestCase {
     /// A conv block and a classifier for the 12x12 RGB shapes of `writeDataSet`: trains in seconds.
-    static let tinyModel = """
-    {"input": [3, 12, 12], "classes": 3, "layers": [
-      {"type": "conv", "name": "conv1", "out_channels": 8, "kernel": 3, "stride": 1, "padding": 1},
-      {"type": "relu"},
-      {"type": "maxpool", "kernel": 2, "stride": 2, "padding": 0},
-      {"type": "flatten"},
-      {"type": "linear", "name": "fc2", "out_features": 3}]}
-    """
+    static let tinyModel = shapesModel()
+
+    /// The conv block of `tinyModel`, then, with `hidden`, a hidden layer of that width before the
+    /// classifier: the tests that need big snapshots set it (each unit adds 288 weights).
+    static func shapesModel(hidden: Int? = nil) -> String {
+        let hiddenLayers = hidden.map { """
+              {"type": "linear", "name": "fc1", "out_features": \($0)},
+              {"type": "relu"},
+
+            """ } ?? ""
+        return """
+        {"input": [3, 12, 12], "classes": 3, "layers": [
+          {"type": "conv", "name": "conv1", "out_channels": 8, "kernel": 3, "stride": 1, "padding": 1},
+          {"type": "relu"},
+          {"type": "maxpool", "kernel": 2, "stride": 2, "padding": 0},
+          {"type": "flatten"},
+        \(hiddenLayers)  {"type": "linear", "name": "fc2", "out_features": 3}]}
+        """
+    }
 
     /// 3 classes of 12x12 images, each its own colour and shape (square, horizontal bar, vertical bar),
     /// placed at a few offsets; 15 train and 5 test images per class.

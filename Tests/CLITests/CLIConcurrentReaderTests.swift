@@ -8,16 +8,7 @@ import XCTest
 final class CLIConcurrentReaderTests: XCTestCase {
     /// A 288x512 hidden layer makes each snapshot ~1.2 MB, so a write takes long enough that a
     /// reader would catch a file that is visible before it is complete.
-    static let model = """
-    {"input": [3, 12, 12], "classes": 3, "layers": [
-      {"type": "conv", "name": "conv1", "out_channels": 8, "kernel": 3, "stride": 1, "padding": 1},
-      {"type": "relu"},
-      {"type": "maxpool", "kernel": 2, "stride": 2, "padding": 0},
-      {"type": "flatten"},
-      {"type": "linear", "name": "fc1", "out_features": 512},
-      {"type": "relu"},
-      {"type": "linear", "name": "fc2", "out_features": 3}]}
-    """
+    static let model = CLIColourFolderTests.shapesModel(hidden: 512)
     static let epochs = 40
 
     func testReaderNeverSeesAPartialFileWhileTrainWrites() throws {

@@ -12,16 +12,7 @@ import XCTest
 final class CLIDiskFaultTests: XCTestCase {
     /// conv 8 + a 288x64 hidden layer: a snapshot is ~150 KB (weights and momentum), far more
     /// than the room the full-disk test leaves, while run.json and metrics.jsonl still fit.
-    static let model = """
-    {"input": [3, 12, 12], "classes": 3, "layers": [
-      {"type": "conv", "name": "conv1", "out_channels": 8, "kernel": 3, "stride": 1, "padding": 1},
-      {"type": "relu"},
-      {"type": "maxpool", "kernel": 2, "stride": 2, "padding": 0},
-      {"type": "flatten"},
-      {"type": "linear", "name": "fc1", "out_features": 64},
-      {"type": "relu"},
-      {"type": "linear", "name": "fc2", "out_features": 3}]}
-    """
+    static let model = CLIColourFolderTests.shapesModel(hidden: 64)
     static let room = 64 * 1024
 
     private var dir = ""
