@@ -34,25 +34,36 @@ public final class MaxPool2D: Layer {
         let planes = n * channels, h = height, w = width, oh = outHeight, ow = outWidth
         var out = Tensor(uninitialized: [n, channels, oh, ow]) { _ in }  // every window writes its output
         if switches.count != planes * oh * ow { switches = [Int32](repeating: 0, count: planes * oh * ow) }
-        let kernel = MaxPoolPlane(height: h, width: w, outHeight: oh, outWidth: ow, geometry: geometry)
         x.data.withUnsafeBufferPointer { xp in
         out.data.withUnsafeMutableBufferPointer { op in
         switches.withUnsafeMutableBufferPointer { sp in
-            let xb = xp.baseAddress!, ob = op.baseAddress!, sb = sp.baseAddress!
-            // Each worker takes a contiguous run of planes, so reads stream through memory.
-            let workers = min(planes, 64)
-            parallelFor(workers) { worker in
-                // The kernel's scratch, reused for each of this worker's planes.
-                withUnsafeTemporaryAllocation(of: Float.self, capacity: kernel.scratchCount) { scratchMax in
-                withUnsafeTemporaryAllocation(of: Int32.self, capacity: kernel.scratchCount) { scratchArg in
-                    for plane in (worker * planes / workers)..<((worker + 1) * planes / workers) {
-                        kernel.pool(xb + plane * h * w, into: ob + plane * oh * ow, switches: sb + plane * oh * ow,
-                                    scratchMax: scratchMax.baseAddress!, scratchArg: scratchArg.baseAddress!)
-                    }
-                } }
+            let (xb, ob, sb) = (xp.baseAddress!, op.baseAddress!, sp.baseAddress!)
+            if let kernel = StrideTwoPoolPlane(height: h, width: w, geometry: geometry) {
+                Self.pool(planes, kernel, xb, ob, sb)
+            } else {
+                Self.pool(planes, MaxPoolPlane(height: h, width: w, outHeight: oh, outWidth: ow, geometry: geometry), xb, ob, sb)
             }
         } } }
         return out
+    }
+
+    /// `planes` (H, W) planes of `x` into (outH, outW) planes of `out` and `switches`, on all cores.
+    private static func pool<Kernel: PlanePooling>(_ planes: Int, _ kernel: Kernel, _ x: UnsafePointer<Float>,
+                                                   _ out: UnsafeMutablePointer<Float>, _ switches: UnsafeMutablePointer<Int32>) {
+        let (plane, outPlane) = (kernel.height * kernel.width, kernel.outHeight * kernel.outWidth)
+        // Each worker takes a contiguous run of planes, so reads stream through memory.
+        let workers = min(planes, 64)
+        parallelFor(workers) { worker in
+            // The kernel's scratch, prepared once and reused for each of this worker's planes.
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: kernel.scratchFloats) { scratch in
+            withUnsafeTemporaryAllocation(of: Int32.self, capacity: kernel.scratchInts) { scratchArg in
+                let (floats, ints) = (scratch.baseAddress!, scratchArg.baseAddress!)
+                kernel.prepare(scratch: floats, scratchArg: ints)
+                for p in (worker * planes / workers)..<((worker + 1) * planes / workers) {
+                    kernel.pool(x + p * plane, into: out + p * outPlane, switches: switches + p * outPlane, scratch: floats, scratchArg: ints)
+                }
+            } }
+        }
     }
 
     /// Installs switches recorded by an earlier forward (`batch` samples, (batch, C, outH, outW)),

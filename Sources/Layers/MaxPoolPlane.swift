@@ -1,6 +1,22 @@
 import Tensors
 
-/// Max pooling of one (H, W) plane, separably: each input row's window maxima first (one per
+/// One plane's max pooling with `MaxPool2D`'s semantics. A kernel keeps nothing between planes
+/// but its scratch, which `prepare` sets up once per worker and `pool` reuses plane after plane.
+protocol PlanePooling {
+    var height: Int { get }
+    var width: Int { get }
+    var outHeight: Int { get }
+    var outWidth: Int { get }
+    /// Elements of the Float and Int32 scratch buffers `pool` needs.
+    var scratchFloats: Int { get }
+    var scratchInts: Int { get }
+    func prepare(scratch: UnsafeMutablePointer<Float>, scratchArg: UnsafeMutablePointer<Int32>)
+    /// Pools `src` (H, W) into `dst` and `switches` (outH, outW).
+    func pool(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, switches: UnsafeMutablePointer<Int32>,
+              scratch: UnsafeMutablePointer<Float>, scratchArg: UnsafeMutablePointer<Int32>)
+}
+
+/// Max pooling of one (H, W) plane, any geometry, separably: each input row's window maxima first (one per
 /// output column), then, per output row, the maximum of those over the window's rows.
 ///
 /// This is exact, ties included, because the windows are scanned in the same row-major order as
@@ -14,22 +30,21 @@ import Tensors
 /// held in registers and selects instead of branches (maxima move unpredictably), which the
 /// compiler vectorizes once kernel and stride are constants: the common geometries get their
 /// own inlined copy. A per-window loop with bounds checks did not vectorize.
-struct MaxPoolPlane {
+struct MaxPoolPlane: PlanePooling {
     let height: Int, width: Int, outHeight: Int, outWidth: Int
     let geometry: WindowGeometry
 
-    /// Elements of each of the two scratch buffers `pool` needs: the row pass's maxima (H, outW),
-    /// values in the one, their in-plane positions in the other.
-    var scratchCount: Int { height * outWidth }
+    /// The row pass's maxima (H, outW): values in the one scratch, their in-plane positions in the other.
+    var scratchFloats: Int { height * outWidth }
+    var scratchInts: Int { height * outWidth }
 
-    /// Pools `src` (H, W) into `dst` and `switches` (outH, outW), using `scratchCount` elements
-    /// of `scratchMax` and `scratchArg`.
+    func prepare(scratch: UnsafeMutablePointer<Float>, scratchArg: UnsafeMutablePointer<Int32>) {}
+
     func pool(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, switches: UnsafeMutablePointer<Int32>,
-              scratchMax: UnsafeMutablePointer<Float>, scratchArg: UnsafeMutablePointer<Int32>) {
-        let (rowMax, rowArg) = (scratchMax, scratchArg)
+              scratch: UnsafeMutablePointer<Float>, scratchArg: UnsafeMutablePointer<Int32>) {
+        let (rowMax, rowArg) = (scratch, scratchArg)
+        // Stride 2 with windows of 2 or 3 goes to `StrideTwoPoolPlane`.
         switch (geometry.kernel, geometry.stride) {
-        case (3, 2): pool(src, dst, switches, rowMax, rowArg, kernel: 3, stride: 2)   // the presets' pooling
-        case (2, 2): pool(src, dst, switches, rowMax, rowArg, kernel: 2, stride: 2)
         case (3, 1): pool(src, dst, switches, rowMax, rowArg, kernel: 3, stride: 1)
         default: pool(src, dst, switches, rowMax, rowArg, kernel: geometry.kernel, stride: geometry.stride)
         }

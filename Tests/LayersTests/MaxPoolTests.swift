@@ -71,16 +71,31 @@ final class MaxPool2DTests: XCTestCase {
         checkAgainstReference(x, k: 3, s: 1, p: 1, "ties stride 1")
     }
 
-    /// The presets' planes (28x28 and 14x14 under 3/2/1, where each input row is exactly outW*s wide and
-    /// the row pass runs over all rows at once) and odd widths (row by row), for every geometry with its
-    /// own compiled copy (3/2, 2/2, 3/1) and one without (5/3). Values are small integers, so most
-    /// windows hold ties.
+    /// The presets' planes (28x28 and 14x14 under 3/2/1) and odd sizes, for both kernels: the stride-2
+    /// one (3/2, 2/2, eight output columns per vector) and the separable one (3/1 has its own compiled
+    /// copy, 5/3 none; where each input row is exactly outW*s wide its row pass runs over all rows at
+    /// once). Values are small integers, so most windows hold ties.
     func testWholeRowPathsWithTiesAgainstReference() {
         var rng = Xoshiro256(seed: 203)
         for (h, w) in [(28, 28), (14, 14), (9, 11), (8, 7)] {
             let x = Tensor(shape: [2, 3, h, w], data: (0..<(6 * h * w)).map { _ in Float(randomInt(4, &rng)) })
             for (k, s, p) in [(3, 2, 1), (3, 2, 0), (2, 2, 0), (2, 2, 1), (3, 1, 1), (3, 1, 0), (5, 3, 2)] {
                 checkAgainstReference(x, k: k, s: s, p: p, "\(h)x\(w) k\(k) s\(s) p\(p)")
+            }
+        }
+    }
+
+    /// The stride-2 kernel pads rows to whole vectors of eight outputs: every width from 1 to 40 (one
+    /// to three vectors, partial and whole) and short heights, with and without padding (without, an
+    /// odd last row lies in no window), against the reference, ties included.
+    func testStrideTwoKernelAtEveryVectorBoundary() {
+        var rng = Xoshiro256(seed: 205)
+        for h in [1, 2, 3, 4, 5, 8] {
+            for w in 1...40 {
+                let x = Tensor(shape: [1, 2, h, w], data: (0..<(2 * h * w)).map { _ in Float(randomInt(3, &rng)) - 1 })
+                for (k, p) in [(3, 1), (3, 0), (2, 0), (2, 1)] where h + 2 * p >= k && w + 2 * p >= k {
+                    checkAgainstReference(x, k: k, s: 2, p: p, "\(h)x\(w) k\(k) s2 p\(p)")
+                }
             }
         }
     }
