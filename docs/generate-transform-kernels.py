@@ -40,14 +40,7 @@ func transform8(_ k: UnsafePointer<Float>, input: UnsafePointer<Float>, inputStr
 
 '''
 
-SUFFIX = r'''private extension SIMD8 where Scalar == Float {
-    @inline(__always) static func load(_ p: UnsafePointer<Float>) -> Self { UnsafeRawPointer(p).loadUnaligned(as: Self.self) }
-}
-
-private extension UnsafeMutablePointer where Pointee == Float {
-    @inline(__always) func store(_ v: SIMD8<Float>) { UnsafeMutableRawPointer(self).storeBytes(of: v, as: SIMD8<Float>.self) }
-}
-'''
+# SIMD8.load and UnsafeMutablePointer.store come from Sources/Tensors/SIMDMemory.swift.
 
 
 def kernel(rows, cols):
@@ -101,4 +94,4 @@ private func transform{rows}x{cols}(_ k: UnsafePointer<Float>, input: UnsafePoin
 """
 
 
-print(PREFIX + "\n".join(kernel(r, c) for r, c in [(8, 8), (4, 8), (8, 4)]) + "\n" + SUFFIX, end="")
+print(PREFIX + "\n".join(kernel(r, c) for r, c in [(8, 8), (4, 8), (8, 4)]), end="")

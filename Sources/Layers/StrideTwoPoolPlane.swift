@@ -84,8 +84,8 @@ struct StrideTwoPoolPlane: PlanePooling {
                     better = t2 .> best
                     best.replace(with: t2, where: better); at.replace(with: column &+ 2, where: better)
                 }
-                store(best, m + o)
-                store(at &+ rowStart, a + o)
+                (m + o).store(best)
+                (a + o).store(at &+ rowStart)
             }
         }
 
@@ -97,14 +97,14 @@ struct StrideTwoPoolPlane: PlanePooling {
             let out = whole ? dst + oy * ow : spill, outSwitches = whole ? switches + oy * ow : spillArg
             for o in stride(from: 0, to: lanes, by: 8) {
                 var best = SIMD8<Float>(repeating: -.infinity)
-                var at = load(rowArg + firstInBounds * lanes + o)
+                var at = SIMD8<Int32>.load(rowArg + firstInBounds * lanes + o)
                 for r in 0..<k {
-                    let v = load(rowMax + (top + r) * lanes + o), better = v .> best
+                    let v = SIMD8<Float>.load(rowMax + (top + r) * lanes + o), better = v .> best
                     best.replace(with: v, where: better)
-                    at.replace(with: load(rowArg + (top + r) * lanes + o), where: better)
+                    at.replace(with: .load(rowArg + (top + r) * lanes + o), where: better)
                 }
-                store(best, out + o)
-                store(at, outSwitches + o)
+                (out + o).store(best)
+                (outSwitches + o).store(at)
             }
             if !whole {
                 (dst + oy * ow).update(from: spill, count: ow)
@@ -114,20 +114,15 @@ struct StrideTwoPoolPlane: PlanePooling {
     }
 }
 
-@inline(__always) private func load(_ p: UnsafePointer<Float>) -> SIMD8<Float> { UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self) }
-@inline(__always) private func load(_ p: UnsafePointer<Int32>) -> SIMD8<Int32> { UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Int32>.self) }
-@inline(__always) private func store(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self) }
-@inline(__always) private func store(_ v: SIMD8<Int32>, _ p: UnsafeMutablePointer<Int32>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Int32>.self) }
-
 /// p[0], p[2], ..., p[14]: written as lane picks of two loads, which LLVM turns into one `vshufps`
 /// and a `vpermpd` (SIMD16's `evenHalf` compiles lane by lane).
 @inline(__always) private func evenLanes(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
-    let lo = load(p), hi = load(p + 8)
+    let lo = SIMD8.load(p), hi = SIMD8.load(p + 8)
     return SIMD8(lo[0], lo[2], lo[4], lo[6], hi[0], hi[2], hi[4], hi[6])
 }
 
 /// p[1], p[3], ..., p[15].
 @inline(__always) private func oddLanes(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
-    let lo = load(p), hi = load(p + 8)
+    let lo = SIMD8.load(p), hi = SIMD8.load(p + 8)
     return SIMD8(lo[1], lo[3], lo[5], lo[7], hi[1], hi[3], hi[5], hi[7])
 }

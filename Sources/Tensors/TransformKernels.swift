@@ -235,11 +235,3 @@ private func transform8x4(_ k: UnsafePointer<Float>, input: UnsafePointer<Float>
         c += 1
     }
 }
-
-private extension SIMD8 where Scalar == Float {
-    @inline(__always) static func load(_ p: UnsafePointer<Float>) -> Self { UnsafeRawPointer(p).loadUnaligned(as: Self.self) }
-}
-
-private extension UnsafeMutablePointer where Pointee == Float {
-    @inline(__always) func store(_ v: SIMD8<Float>) { UnsafeMutableRawPointer(self).storeBytes(of: v, as: SIMD8<Float>.self) }
-}

@@ -36,8 +36,10 @@ public final class WinogradConvolution: @unchecked Sendable {
     /// Multiply-adds of one image's n² transform-domain products, per pass (forward, or either gradient).
     public var multiplyAddsPerImage: Int { n * n * tilesPerImage * shape.channels * outChannels }
 
-    /// Filters in the transform domain, (n², F, C), and the weights they were made from.
+    /// Filters in the transform domain, (n², F, C) for the input gradient and transposed, (n², C, F),
+    /// for the forward (`smallGEMM` reads B row-major), and the weights they were made from.
     private var transformedFilters: [Float] = []
+    private var transformedFiltersTransposed: [Float] = []
     private var filtersSource: [Float] = []
     private var workspace: [Float] = []
 
@@ -114,6 +116,11 @@ public final class WinogradConvolution: @unchecked Sendable {
         transformTile(g, g, input: byPosition, inputRowStride: r * pairs, inputColStride: pairs,
                       output: &transformedFilters, outputRowStride: n * pairs, outputColStride: pairs,
                       lanes: pairs, scratch: &scratch)
+        let (f, c) = (outChannels, shape.channels)
+        transformedFiltersTransposed = [Float](repeating: 0, count: n * n * pairs)
+        for xi in 0..<(n * n) { for o in 0..<f { for ch in 0..<c {
+            transformedFiltersTransposed[(xi * c + ch) * f + o] = transformedFilters[(xi * f + o) * c + ch]
+        } } }
     }
 
     // MARK: Forward
@@ -123,8 +130,8 @@ public final class WinogradConvolution: @unchecked Sendable {
                         bias: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, groups: Int) {
         updateTransformedFilters(weight)
         let f = outChannels, c = shape.channels, nn = n * n
-        transformedFilters.withUnsafeBufferPointer { up in
-            let u = up.baseAddress!
+        transformedFiltersTransposed.withUnsafeBufferPointer { up in
+            let ut = up.baseAddress!
             withGroupBuffers(groups) { buffers in
                 parallelFor(groups) { group in
                     let buf = buffers[group]
@@ -133,12 +140,9 @@ public final class WinogradConvolution: @unchecked Sendable {
                         for (slot, image) in images.enumerated() {
                             transformInput(input + image * shape.inputSize, buffers: buf, tileOffset: slot * tilesPerImage, tiles: t)
                         }
-                        // Zeroed here and multiplied with beta = 1: OpenBLAS's own zeroing for beta = 0
-                        // (sgemm_beta) took 4.6% of the monitor's samples, libc's memset a fraction of that.
-                        buf.mBuffer.update(repeating: 0, count: nn * t * f)
                         for xi in 0..<nn {
-                            serialGEMM(transposeB: true, m: t, n: f, k: c, a: buf.v + xi * t * c, lda: c,
-                                       b: u + xi * f * c, ldb: c, beta: 1, c: buf.mBuffer + xi * t * f, ldc: f)
+                            smallGEMM(m: t, n: f, k: c, a: buf.v + xi * t * c, aRow: c, aCol: 1,
+                                      b: ut + xi * c * f, ldb: f, c: buf.mBuffer + xi * t * f, ldc: f, accumulate: false)
                         }
                         for (slot, image) in images.enumerated() {
                             transformOutput(buffers: buf, tileOffset: slot * tilesPerImage, tiles: t, bias: bias,
@@ -227,15 +231,14 @@ public final class WinogradConvolution: @unchecked Sendable {
                                 transformInput(input! + image * shape.inputSize, buffers: buf, tileOffset: slot * tilesPerImage, tiles: t)
                             }
                             for xi in 0..<nn {
-                                serialGEMM(transposeA: true, m: f, n: c, k: t, a: buf.mBuffer + xi * t * f, lda: f,
-                                           b: buf.v + xi * t * c, ldb: c, beta: 1, c: buf.filterGradient + xi * f * c, ldc: c)
+                                smallGEMM(m: f, n: c, k: t, a: buf.mBuffer + xi * t * f, aRow: 1, aCol: f,
+                                          b: buf.v + xi * t * c, ldb: c, c: buf.filterGradient + xi * f * c, ldc: c, accumulate: true)
                             }
                         }
                         guard let dx = inputGradient else { return }
-                        buf.v.update(repeating: 0, count: nn * t * c)   // beta = 1, as in the forward
                         for xi in 0..<nn {
-                            serialGEMM(m: t, n: c, k: f, a: buf.mBuffer + xi * t * f, lda: f,
-                                       b: u + xi * f * c, ldb: c, beta: 1, c: buf.v + xi * t * c, ldc: c)
+                            smallGEMM(m: t, n: c, k: f, a: buf.mBuffer + xi * t * f, aRow: f, aCol: 1,
+                                      b: u + xi * f * c, ldb: c, c: buf.v + xi * t * c, ldc: c, accumulate: false)
                         }
                         for (slot, image) in images.enumerated() {
                             transformInputGradient(buffers: buf, tileOffset: slot * tilesPerImage, tiles: t, output: dx + image * shape.inputSize)
