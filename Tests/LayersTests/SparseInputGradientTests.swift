@@ -28,6 +28,26 @@ final class SparseInputGradientTests: XCTestCase {
         }
     }
 
+    /// Images are scanned in groups, one per core: when one group's images are dense (here image 0,
+    /// every position active) the whole batch takes the dense path, and either way the result is the
+    /// transposed convolution. `sparseInputGradient` itself answers nil for this batch and not for
+    /// the same batch without image 0's signal.
+    func testOneDenseImageSendsTheBatchToTheDensePath() {
+        var rng = Xoshiro256(seed: 22)
+        let window = WindowGeometry(kernel: 3, stride: 1, padding: 1)
+        let conv = Conv2D(name: "c", shape: ConvShape(channels: 2, height: 7, width: 6, window: window)!, outChannels: 3)
+        for i in 0..<conv.weight.value.count { conv.weight.value.data[i] = rng.nextGaussian() }
+        let n = 5, positions = conv.shape.outputPositions
+        var dy = Tensor(zeros: [n] + conv.outputShape)
+        for j in 1..<n { dy.data[(j * 3 + j % 3) * positions + (7 * j) % positions] = rng.nextGaussian() }
+        XCTAssertNotNil(conv.sparseInputGradient(dy))
+        for q in 0..<(3 * positions) { dy.data[q] = rng.nextGaussian() }
+        XCTAssertNil(conv.sparseInputGradient(dy))
+        let fast = conv.backward(dy, rule: .deconvnet, accumulateParameterGradients: false)
+        let naive = NaiveKernels.conv2dTransposed(dy, weight: conv.weight.value, inputShape: [n, 2, 7, 6], window: window)
+        for i in 0..<naive.count { XCTAssertEqual(fast.data[i], naive.data[i], accuracy: 1e-4, "at \(i)") }
+    }
+
     func testAllZeroSeedGivesZeros() {
         let conv = Conv2D(name: "c", shape: ConvShape(channels: 2, height: 6, width: 6, window: WindowGeometry(kernel: 3, stride: 1, padding: 1))!, outChannels: 3)
         let dx = conv.backward(Tensor(zeros: [2, 3, 6, 6]), rule: .deconvnet, accumulateParameterGradients: false)
