@@ -33,7 +33,9 @@ public final class MaxPool2D: Layer {
         savedBatch = n
         let planes = n * channels, h = height, w = width, oh = outHeight, ow = outWidth
         var out = Tensor(uninitialized: [n, channels, oh, ow]) { _ in }  // every window writes its output
-        if switches.count != planes * oh * ow { switches = [Int32](repeating: 0, count: planes * oh * ow) }
+        // Not zeroed: every window writes its switch.
+        let count = planes * oh * ow
+        if switches.count != count { switches = [Int32](unsafeUninitializedCapacity: count) { _, initialized in initialized = count } }
         x.data.withUnsafeBufferPointer { xp in
         out.data.withUnsafeMutableBufferPointer { op in
         switches.withUnsafeMutableBufferPointer { sp in
@@ -64,6 +66,13 @@ public final class MaxPool2D: Layer {
                 }
             } }
         }
+    }
+
+    /// The switches of the last forward, handed over without a copy; the next forward allocates new
+    /// ones. For callers that keep every batch's switches (the monitor's top-k pass).
+    public func takeSwitches() -> [Int32] {
+        defer { switches = [] }
+        return switches
     }
 
     /// Installs switches recorded by an earlier forward (`batch` samples, (batch, C, outH, outW)),

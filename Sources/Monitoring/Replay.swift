@@ -30,35 +30,31 @@ public struct Replay {
         var sums = blocks.map { [Double](repeating: 0, count: $0.outputShape[0]) }
         let blockAt = Dictionary(uniqueKeysWithValues: blocks.enumerated().map { ($1.outputIndex, $0) })
         // Every probe's pooling switches, kept from this pass so the projections need no second forward.
-        var recorded: [Int: [Int32]] = [:]
-        for (i, layer) in network.layers.enumerated() where i <= last.outputIndex {
-            if let pool = layer as? MaxPool2D { recorded[i] = [Int32](repeating: 0, count: p * pool.outputShape.reduce(1, *)) }
-        }
-
+        var recorded = RecordedSwitches(batchSize: batchSize)
         // 1. Top-k search: one inference pass over the probes, scanning each block's output maps.
         for start in stride(from: 0, to: p, by: batchSize) {
             let batch = probes.inputs.slice(start..<min(p, start + batchSize))
             _ = network.forward(batch, mode: .inference, through: last.outputIndex) { index, y in
-                if let pool = network.layers[index] as? MaxPool2D, recorded[index] != nil {
-                    let per = pool.outputShape.reduce(1, *)
-                    recorded[index]!.replaceSubrange((start * per)..<((start + y.shape[0]) * per), with: pool.switches)
-                }
+                if let pool = network.layers[index] as? MaxPool2D { recorded.append(pool.takeSwitches(), layer: index, perImage: pool.outputShape.reduce(1, *)) }
                 guard let b = blockAt[index] else { return }
                 let (n, c, h, w) = (y.shape[0], y.shape[1], y.shape[2], y.shape[3])
                 let plane = h * w
-                y.data.withUnsafeBufferPointer { yp in
+                // Each map's peak and sum on all cores, then offered in probe order on this thread, so
+                // nothing depends on how the maps were shared out.
+                withUnsafeTemporaryAllocation(of: MapPeak.self, capacity: n * c) { peaks in
+                    let peaksBase = peaks.baseAddress!
+                    y.data.withUnsafeBufferPointer { yp in
+                        let maps = yp.baseAddress!
+                        parallelRanges(n * c, minimum: 1024) { range in
+                            for m in range { (peaksBase + m).initialize(to: MapPeak(maps + m * plane, count: plane)) }
+                        }
+                    }
                     for i in 0..<n {
                         for ch in 0..<c {
-                            let map = yp.baseAddress! + (i * c + ch) * plane
-                            var best = map[0], at = 0, sum: Float = 0
-                            for j in 0..<plane {
-                                let v = map[j]
-                                sum += v
-                                if v > best { best = v; at = j }  // first maximum in row-major order
-                            }
-                            sums[b][ch] += Double(sum) / Double(plane)
-                            maxPerProbe[b].data[ch * p + start + i] = best
-                            tops[b][ch].offer(Activation(image: start + i, y: at / w, x: at % w, value: best))
+                            let peak = peaks[i * c + ch]
+                            sums[b][ch] += Double(peak.sum) / Double(plane)
+                            maxPerProbe[b].data[ch * p + start + i] = peak.value
+                            tops[b][ch].offer(Activation(image: start + i, y: peak.at / w, x: peak.at % w, value: peak.value))
                         }
                     }
                 }
@@ -88,23 +84,22 @@ public struct Replay {
     /// probe's pooling switches from the top-k pass, then a seed holding only the chosen activation
     /// goes back down the network's own backward with `BackwardRule.deconvnet`. The seed reaches
     /// only its receptive field, which the conv layers' column-sparse input gradient exploits.
-    public func project(block: ConvBlock, top: [[Activation]], switches recorded: [Int: [Int32]]) -> Tensor {
+    public func project(block: ConvBlock, top: [[Activation]], switches recorded: RecordedSwitches) -> Tensor {
         let shape = probes.imageShape, imageSize = shape.reduce(1, *)
         let (c, h, w) = (block.outputShape[0], block.outputShape[1], block.outputShape[2])
         let items: [(channel: Int, slot: Int, act: Activation)] = top.enumerated().flatMap { ch, acts in
             acts.enumerated().map { (ch, $0, $1) }
         }
-        let pools = recorded.filter { $0.key <= block.outputIndex }
+        let pools = recorded.layers.filter { $0 <= block.outputIndex }
         var out = Tensor(zeros: [c, k] + shape)
         for start in stride(from: 0, to: items.count, by: projectionBatchSize) {
             let chunk = items[start..<min(items.count, start + projectionBatchSize)]
             var seed = Tensor(zeros: [chunk.count, c, h, w])
             var switches: [Int: [Int32]] = [:]
-            for (index, all) in pools {
-                let per = (network.layers[index] as! MaxPool2D).outputShape.reduce(1, *)
+            for index in pools {
                 var gathered = [Int32]()
-                gathered.reserveCapacity(chunk.count * per)
-                for item in chunk { gathered += all[(item.act.image * per)..<((item.act.image + 1) * per)] }
+                gathered.reserveCapacity(chunk.count * recorded.perImage[index]!)
+                for item in chunk { gathered += recorded.switches(layer: index, image: item.act.image) }
                 switches[index] = gathered
             }
             for (j, item) in chunk.enumerated() {
@@ -118,5 +113,44 @@ public struct Replay {
             }
         }
         return out
+    }
+}
+
+/// A feature map's first maximum in row-major order, where it is, and the sum of the map.
+struct MapPeak {
+    let value: Float, at: Int, sum: Float
+
+    init(_ map: UnsafePointer<Float>, count: Int) {
+        var best = map[0], at = 0, sum: Float = 0
+        for j in 0..<count {
+            let v = map[j]
+            sum += v
+            if v > best { best = v; at = j }
+        }
+        (value, self.at, self.sum) = (best, at, sum)
+    }
+}
+
+/// Every probe's max-pooling switches from the top-k pass, per pooling layer one array per
+/// forward batch, as the layer handed them over (no copy into one probe-wide array).
+public struct RecordedSwitches {
+    let batchSize: Int
+    private var batches: [Int: [[Int32]]] = [:]
+    /// Switches per image, (C, outH, outW) elements, by layer index.
+    private(set) var perImage: [Int: Int] = [:]
+
+    init(batchSize: Int) { self.batchSize = batchSize }
+
+    var layers: [Int] { Array(batches.keys) }
+
+    mutating func append(_ switches: [Int32], layer: Int, perImage count: Int) {
+        batches[layer, default: []].append(switches)
+        perImage[layer] = count
+    }
+
+    /// The switches of probe `image` at pooling layer `layer`.
+    func switches(layer: Int, image: Int) -> ArraySlice<Int32> {
+        let per = perImage[layer]!, offset = (image % batchSize) * per
+        return batches[layer]![image / batchSize][offset..<(offset + per)]
     }
 }
