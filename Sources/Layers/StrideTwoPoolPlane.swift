@@ -62,7 +62,11 @@ struct StrideTwoPoolPlane: PlanePooling {
         let (p, h, w, oh, ow, lanes, pw) = (padding, height, width, outHeight, outWidth, lanes, paddedWidth)
         let plane = scratch, rowMax = scratch + h * pw, rowArg = scratchArg
         let usedRows = min(h, paddedRows - p)  // without padding, an odd last row may lie in no window
-        for iy in 0..<usedRows { (plane + iy * pw + p).update(from: src + iy * w, count: w) }
+        // A loop, not `update(from:)`: memmove's call costs as much as copying these short rows.
+        for iy in 0..<usedRows {
+            let from = src + iy * w, to = plane + iy * pw + p
+            for x in 0..<w { to[x] = from[x] }
+        }
 
         // 1. Rows: rowMax[iy + p][o] = first maximum of input row iy over window o's columns,
         //    rowArg its in-plane position iy*W + x.
@@ -90,11 +94,14 @@ struct StrideTwoPoolPlane: PlanePooling {
         }
 
         // 2. Columns: from -inf at the first in-bounds row's positions, the window's k rows in order.
+        //    A row's whole vectors go straight to dst: lanes past outW land on the rows after it,
+        //    which overwrite them later. Only rows whose vectors would run past the plane (the last
+        //    one or few) go through the spill row.
         let spill = rowMax + paddedRows * lanes, spillArg = rowArg + paddedRows * lanes
-        let whole = ow == lanes
         for oy in 0..<oh {
             let top = 2 * oy, firstInBounds = max(top, p)
-            let out = whole ? dst + oy * ow : spill, outSwitches = whole ? switches + oy * ow : spillArg
+            let direct = oy * ow + lanes <= oh * ow
+            let out = direct ? dst + oy * ow : spill, outSwitches = direct ? switches + oy * ow : spillArg
             for o in stride(from: 0, to: lanes, by: 8) {
                 var best = SIMD8<Float>(repeating: -.infinity)
                 var at = SIMD8<Int32>.load(rowArg + firstInBounds * lanes + o)
@@ -106,9 +113,8 @@ struct StrideTwoPoolPlane: PlanePooling {
                 (out + o).store(best)
                 (outSwitches + o).store(at)
             }
-            if !whole {
-                (dst + oy * ow).update(from: spill, count: ow)
-                (switches + oy * ow).update(from: spillArg, count: ow)
+            if !direct {
+                for x in 0..<ow { dst[oy * ow + x] = spill[x]; switches[oy * ow + x] = spillArg[x] }
             }
         }
     }
