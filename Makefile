@@ -7,7 +7,11 @@ DEB_PACKAGES := libhdf5-dev libopenblas-dev libpng-dev zlib1g-dev pkg-config hdf
 # machines included): Swift's default target is SSE2, where the Winograd transforms and the ReLU and
 # pooling loops vectorize 4 wide without blends (measured: 111 -> 92 CPU ms per training batch).
 # On other CPUs the flags are left out and the build is the portable one.
-RELEASE_FLAGS ?= $(shell [ "$$(uname -m)" = x86_64 ] && grep -qw avx2 /proc/cpuinfo && grep -qw fma /proc/cpuinfo && echo -Xswiftc -target-cpu -Xswiftc haswell)
+# DECONVSCOPE_FMA tells the kernels that fused multiply-add is an instruction (see SIMD8.plusProduct).
+# The test build gets the same flags, so the suite (and the CLI tests' debug binary) runs the kernels
+# as shipped; without FMA in the target, Swift's `addingProduct` is a libm call per lane.
+CPU_FLAGS   ?= $(shell [ "$$(uname -m)" = x86_64 ] && grep -qw avx2 /proc/cpuinfo && grep -qw fma /proc/cpuinfo && echo -Xswiftc -target-cpu -Xswiftc haswell -Xswiftc -DDECONVSCOPE_FMA)
+RELEASE_FLAGS ?= $(CPU_FLAGS)
 DEMO_RUN    ?= demo
 DEMO_FLAGS  ?= --model zf-fmnist --max-filter-rms 0.1 --first-conv-init-std 0.01 --epochs 3 --snapshot-epochs 0,1,2,3 --train-limit 30000 --run $(DEMO_RUN)
 
@@ -45,7 +49,7 @@ release: deps
 # The suite is XCTest only; Swift Testing's empty runner is off so the run does not end on "0 tests".
 # The last line restates XCTest's total as "N passed, N failed".
 test: deps pydeps
-	$(SWIFT) build --build-tests
+	$(SWIFT) build --build-tests $(CPU_FLAGS)
 	@mkdir -p .build
 	@set -o pipefail; $(SWIFT) test --skip-build --disable-swift-testing 2>&1 | tee .build/test.log
 	@awk '/Executed [0-9]+ tests?, with [0-9]+ failures?/ { n = $$2; f = $$5 } END { if (n == "") exit 1; print n - f " passed, " f " failed" }' .build/test.log

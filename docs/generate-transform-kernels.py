@@ -40,7 +40,7 @@ func transform8(_ k: UnsafePointer<Float>, input: UnsafePointer<Float>, inputStr
 
 '''
 
-# SIMD8.load and UnsafeMutablePointer.store come from Sources/Tensors/SIMDMemory.swift.
+# SIMD8.load and UnsafeMutablePointer.store come from Sources/Tensors/SIMDHelpers.swift.
 
 
 def kernel(rows, cols):
@@ -50,11 +50,11 @@ def kernel(rows, cols):
             terms = range(0, cols) if accumulate else range(1, cols)
             if simd:
                 first = f"V.load(o{o} + c)" if accumulate else f"(k{o}0 * d0)"
-                expr = first + "".join(f".addingProduct(k{o}{j}, d{j})" for j in terms)
+                expr = first + "".join(f".plusProduct(k{o}{j}, d{j})" for j in terms)
                 lines.append(f"            (o{o} + c).store({expr})")
             else:
                 first = f"o{o}[c]" if accumulate else f"(k[{o * 8}] * d0)"
-                expr = first + "".join(f".addingProduct(k[{o * 8 + j}], d{j})" for j in terms)
+                expr = first + "".join(f".plusProduct(k[{o * 8 + j}], d{j})" for j in terms)
                 lines.append(f"            o{o}[c] = {expr}")
         return "\n".join(lines)
 

@@ -10,7 +10,7 @@ import COpenBLAS
 /// Why not OpenBLAS: at this size a call spends as long packing A and B and zeroing or scaling C as
 /// multiplying. Measured on the forward's shape, 16,384 calls: `cblas_sgemm` 47-64 GFLOP/s, this
 /// kernel 85 (one core; the 1024³ peak is 89). Register tiles of 4 rows x 16 columns (8 SIMD8
-/// accumulators: FMA latency 4 x 2 pipes), B's row read once per 4 rows, each A element broadcast.
+/// accumulators: FMA latency 4 x 2 pipes; see `plusProduct` for builds without FMA), B's row read once per 4 rows, each A element broadcast.
 /// C is written, not read, unless accumulating, so no zeroing pass is needed. Widths that are not a
 /// multiple of 8 go to OpenBLAS.
 public func smallGEMM(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, aRow: Int, aCol: Int,
@@ -66,10 +66,10 @@ private func tile<Shape: TileShape>(_: Shape.Type, _ k: Int, _ a: UnsafePointer<
     for _ in 0..<k {
         let b0 = SIMD8.load(bp), b1 = vectors > 1 ? SIMD8.load(bp + 8) : SIMD8<Float>()
         let a0 = SIMD8<Float>(repeating: ap[0])
-        c00.addProduct(a0, b0); if vectors > 1 { c01.addProduct(a0, b1) }
-        if rows > 1 { let a1 = SIMD8<Float>(repeating: ap[aRow]); c10.addProduct(a1, b0); if vectors > 1 { c11.addProduct(a1, b1) } }
-        if rows > 2 { let a2 = SIMD8<Float>(repeating: ap[2 &* aRow]); c20.addProduct(a2, b0); if vectors > 1 { c21.addProduct(a2, b1) } }
-        if rows > 3 { let a3 = SIMD8<Float>(repeating: ap[3 &* aRow]); c30.addProduct(a3, b0); if vectors > 1 { c31.addProduct(a3, b1) } }
+        c00 = c00.plusProduct(a0, b0); if vectors > 1 { c01 = c01.plusProduct(a0, b1) }
+        if rows > 1 { let a1 = SIMD8<Float>(repeating: ap[aRow]); c10 = c10.plusProduct(a1, b0); if vectors > 1 { c11 = c11.plusProduct(a1, b1) } }
+        if rows > 2 { let a2 = SIMD8<Float>(repeating: ap[2 &* aRow]); c20 = c20.plusProduct(a2, b0); if vectors > 1 { c21 = c21.plusProduct(a2, b1) } }
+        if rows > 3 { let a3 = SIMD8<Float>(repeating: ap[3 &* aRow]); c30 = c30.plusProduct(a3, b0); if vectors > 1 { c31 = c31.plusProduct(a3, b1) } }
         ap += aCol; bp += ldb
     }
     put(accumulate, c00, c); if vectors > 1 { put(accumulate, c01, c + 8) }

@@ -56,23 +56,23 @@ private func transform8x8(_ k: UnsafePointer<Float>, input: UnsafePointer<Float>
         let d6 = V.load(i6 + c)
         let d7 = V.load(i7 + c)
         if accumulate {
-            (o0 + c).store(V.load(o0 + c).addingProduct(k00, d0).addingProduct(k01, d1).addingProduct(k02, d2).addingProduct(k03, d3).addingProduct(k04, d4).addingProduct(k05, d5).addingProduct(k06, d6).addingProduct(k07, d7))
-            (o1 + c).store(V.load(o1 + c).addingProduct(k10, d0).addingProduct(k11, d1).addingProduct(k12, d2).addingProduct(k13, d3).addingProduct(k14, d4).addingProduct(k15, d5).addingProduct(k16, d6).addingProduct(k17, d7))
-            (o2 + c).store(V.load(o2 + c).addingProduct(k20, d0).addingProduct(k21, d1).addingProduct(k22, d2).addingProduct(k23, d3).addingProduct(k24, d4).addingProduct(k25, d5).addingProduct(k26, d6).addingProduct(k27, d7))
-            (o3 + c).store(V.load(o3 + c).addingProduct(k30, d0).addingProduct(k31, d1).addingProduct(k32, d2).addingProduct(k33, d3).addingProduct(k34, d4).addingProduct(k35, d5).addingProduct(k36, d6).addingProduct(k37, d7))
-            (o4 + c).store(V.load(o4 + c).addingProduct(k40, d0).addingProduct(k41, d1).addingProduct(k42, d2).addingProduct(k43, d3).addingProduct(k44, d4).addingProduct(k45, d5).addingProduct(k46, d6).addingProduct(k47, d7))
-            (o5 + c).store(V.load(o5 + c).addingProduct(k50, d0).addingProduct(k51, d1).addingProduct(k52, d2).addingProduct(k53, d3).addingProduct(k54, d4).addingProduct(k55, d5).addingProduct(k56, d6).addingProduct(k57, d7))
-            (o6 + c).store(V.load(o6 + c).addingProduct(k60, d0).addingProduct(k61, d1).addingProduct(k62, d2).addingProduct(k63, d3).addingProduct(k64, d4).addingProduct(k65, d5).addingProduct(k66, d6).addingProduct(k67, d7))
-            (o7 + c).store(V.load(o7 + c).addingProduct(k70, d0).addingProduct(k71, d1).addingProduct(k72, d2).addingProduct(k73, d3).addingProduct(k74, d4).addingProduct(k75, d5).addingProduct(k76, d6).addingProduct(k77, d7))
+            (o0 + c).store(V.load(o0 + c).plusProduct(k00, d0).plusProduct(k01, d1).plusProduct(k02, d2).plusProduct(k03, d3).plusProduct(k04, d4).plusProduct(k05, d5).plusProduct(k06, d6).plusProduct(k07, d7))
+            (o1 + c).store(V.load(o1 + c).plusProduct(k10, d0).plusProduct(k11, d1).plusProduct(k12, d2).plusProduct(k13, d3).plusProduct(k14, d4).plusProduct(k15, d5).plusProduct(k16, d6).plusProduct(k17, d7))
+            (o2 + c).store(V.load(o2 + c).plusProduct(k20, d0).plusProduct(k21, d1).plusProduct(k22, d2).plusProduct(k23, d3).plusProduct(k24, d4).plusProduct(k25, d5).plusProduct(k26, d6).plusProduct(k27, d7))
+            (o3 + c).store(V.load(o3 + c).plusProduct(k30, d0).plusProduct(k31, d1).plusProduct(k32, d2).plusProduct(k33, d3).plusProduct(k34, d4).plusProduct(k35, d5).plusProduct(k36, d6).plusProduct(k37, d7))
+            (o4 + c).store(V.load(o4 + c).plusProduct(k40, d0).plusProduct(k41, d1).plusProduct(k42, d2).plusProduct(k43, d3).plusProduct(k44, d4).plusProduct(k45, d5).plusProduct(k46, d6).plusProduct(k47, d7))
+            (o5 + c).store(V.load(o5 + c).plusProduct(k50, d0).plusProduct(k51, d1).plusProduct(k52, d2).plusProduct(k53, d3).plusProduct(k54, d4).plusProduct(k55, d5).plusProduct(k56, d6).plusProduct(k57, d7))
+            (o6 + c).store(V.load(o6 + c).plusProduct(k60, d0).plusProduct(k61, d1).plusProduct(k62, d2).plusProduct(k63, d3).plusProduct(k64, d4).plusProduct(k65, d5).plusProduct(k66, d6).plusProduct(k67, d7))
+            (o7 + c).store(V.load(o7 + c).plusProduct(k70, d0).plusProduct(k71, d1).plusProduct(k72, d2).plusProduct(k73, d3).plusProduct(k74, d4).plusProduct(k75, d5).plusProduct(k76, d6).plusProduct(k77, d7))
         } else {
-            (o0 + c).store((k00 * d0).addingProduct(k01, d1).addingProduct(k02, d2).addingProduct(k03, d3).addingProduct(k04, d4).addingProduct(k05, d5).addingProduct(k06, d6).addingProduct(k07, d7))
-            (o1 + c).store((k10 * d0).addingProduct(k11, d1).addingProduct(k12, d2).addingProduct(k13, d3).addingProduct(k14, d4).addingProduct(k15, d5).addingProduct(k16, d6).addingProduct(k17, d7))
-            (o2 + c).store((k20 * d0).addingProduct(k21, d1).addingProduct(k22, d2).addingProduct(k23, d3).addingProduct(k24, d4).addingProduct(k25, d5).addingProduct(k26, d6).addingProduct(k27, d7))
-            (o3 + c).store((k30 * d0).addingProduct(k31, d1).addingProduct(k32, d2).addingProduct(k33, d3).addingProduct(k34, d4).addingProduct(k35, d5).addingProduct(k36, d6).addingProduct(k37, d7))
-            (o4 + c).store((k40 * d0).addingProduct(k41, d1).addingProduct(k42, d2).addingProduct(k43, d3).addingProduct(k44, d4).addingProduct(k45, d5).addingProduct(k46, d6).addingProduct(k47, d7))
-            (o5 + c).store((k50 * d0).addingProduct(k51, d1).addingProduct(k52, d2).addingProduct(k53, d3).addingProduct(k54, d4).addingProduct(k55, d5).addingProduct(k56, d6).addingProduct(k57, d7))
-            (o6 + c).store((k60 * d0).addingProduct(k61, d1).addingProduct(k62, d2).addingProduct(k63, d3).addingProduct(k64, d4).addingProduct(k65, d5).addingProduct(k66, d6).addingProduct(k67, d7))
-            (o7 + c).store((k70 * d0).addingProduct(k71, d1).addingProduct(k72, d2).addingProduct(k73, d3).addingProduct(k74, d4).addingProduct(k75, d5).addingProduct(k76, d6).addingProduct(k77, d7))
+            (o0 + c).store((k00 * d0).plusProduct(k01, d1).plusProduct(k02, d2).plusProduct(k03, d3).plusProduct(k04, d4).plusProduct(k05, d5).plusProduct(k06, d6).plusProduct(k07, d7))
+            (o1 + c).store((k10 * d0).plusProduct(k11, d1).plusProduct(k12, d2).plusProduct(k13, d3).plusProduct(k14, d4).plusProduct(k15, d5).plusProduct(k16, d6).plusProduct(k17, d7))
+            (o2 + c).store((k20 * d0).plusProduct(k21, d1).plusProduct(k22, d2).plusProduct(k23, d3).plusProduct(k24, d4).plusProduct(k25, d5).plusProduct(k26, d6).plusProduct(k27, d7))
+            (o3 + c).store((k30 * d0).plusProduct(k31, d1).plusProduct(k32, d2).plusProduct(k33, d3).plusProduct(k34, d4).plusProduct(k35, d5).plusProduct(k36, d6).plusProduct(k37, d7))
+            (o4 + c).store((k40 * d0).plusProduct(k41, d1).plusProduct(k42, d2).plusProduct(k43, d3).plusProduct(k44, d4).plusProduct(k45, d5).plusProduct(k46, d6).plusProduct(k47, d7))
+            (o5 + c).store((k50 * d0).plusProduct(k51, d1).plusProduct(k52, d2).plusProduct(k53, d3).plusProduct(k54, d4).plusProduct(k55, d5).plusProduct(k56, d6).plusProduct(k57, d7))
+            (o6 + c).store((k60 * d0).plusProduct(k61, d1).plusProduct(k62, d2).plusProduct(k63, d3).plusProduct(k64, d4).plusProduct(k65, d5).plusProduct(k66, d6).plusProduct(k67, d7))
+            (o7 + c).store((k70 * d0).plusProduct(k71, d1).plusProduct(k72, d2).plusProduct(k73, d3).plusProduct(k74, d4).plusProduct(k75, d5).plusProduct(k76, d6).plusProduct(k77, d7))
         }
         c += 8
     }
@@ -86,23 +86,23 @@ private func transform8x8(_ k: UnsafePointer<Float>, input: UnsafePointer<Float>
         let d6 = i6[c]
         let d7 = i7[c]
         if accumulate {
-            o0[c] = o0[c].addingProduct(k[0], d0).addingProduct(k[1], d1).addingProduct(k[2], d2).addingProduct(k[3], d3).addingProduct(k[4], d4).addingProduct(k[5], d5).addingProduct(k[6], d6).addingProduct(k[7], d7)
-            o1[c] = o1[c].addingProduct(k[8], d0).addingProduct(k[9], d1).addingProduct(k[10], d2).addingProduct(k[11], d3).addingProduct(k[12], d4).addingProduct(k[13], d5).addingProduct(k[14], d6).addingProduct(k[15], d7)
-            o2[c] = o2[c].addingProduct(k[16], d0).addingProduct(k[17], d1).addingProduct(k[18], d2).addingProduct(k[19], d3).addingProduct(k[20], d4).addingProduct(k[21], d5).addingProduct(k[22], d6).addingProduct(k[23], d7)
-            o3[c] = o3[c].addingProduct(k[24], d0).addingProduct(k[25], d1).addingProduct(k[26], d2).addingProduct(k[27], d3).addingProduct(k[28], d4).addingProduct(k[29], d5).addingProduct(k[30], d6).addingProduct(k[31], d7)
-            o4[c] = o4[c].addingProduct(k[32], d0).addingProduct(k[33], d1).addingProduct(k[34], d2).addingProduct(k[35], d3).addingProduct(k[36], d4).addingProduct(k[37], d5).addingProduct(k[38], d6).addingProduct(k[39], d7)
-            o5[c] = o5[c].addingProduct(k[40], d0).addingProduct(k[41], d1).addingProduct(k[42], d2).addingProduct(k[43], d3).addingProduct(k[44], d4).addingProduct(k[45], d5).addingProduct(k[46], d6).addingProduct(k[47], d7)
-            o6[c] = o6[c].addingProduct(k[48], d0).addingProduct(k[49], d1).addingProduct(k[50], d2).addingProduct(k[51], d3).addingProduct(k[52], d4).addingProduct(k[53], d5).addingProduct(k[54], d6).addingProduct(k[55], d7)
-            o7[c] = o7[c].addingProduct(k[56], d0).addingProduct(k[57], d1).addingProduct(k[58], d2).addingProduct(k[59], d3).addingProduct(k[60], d4).addingProduct(k[61], d5).addingProduct(k[62], d6).addingProduct(k[63], d7)
+            o0[c] = o0[c].plusProduct(k[0], d0).plusProduct(k[1], d1).plusProduct(k[2], d2).plusProduct(k[3], d3).plusProduct(k[4], d4).plusProduct(k[5], d5).plusProduct(k[6], d6).plusProduct(k[7], d7)
+            o1[c] = o1[c].plusProduct(k[8], d0).plusProduct(k[9], d1).plusProduct(k[10], d2).plusProduct(k[11], d3).plusProduct(k[12], d4).plusProduct(k[13], d5).plusProduct(k[14], d6).plusProduct(k[15], d7)
+            o2[c] = o2[c].plusProduct(k[16], d0).plusProduct(k[17], d1).plusProduct(k[18], d2).plusProduct(k[19], d3).plusProduct(k[20], d4).plusProduct(k[21], d5).plusProduct(k[22], d6).plusProduct(k[23], d7)
+            o3[c] = o3[c].plusProduct(k[24], d0).plusProduct(k[25], d1).plusProduct(k[26], d2).plusProduct(k[27], d3).plusProduct(k[28], d4).plusProduct(k[29], d5).plusProduct(k[30], d6).plusProduct(k[31], d7)
+            o4[c] = o4[c].plusProduct(k[32], d0).plusProduct(k[33], d1).plusProduct(k[34], d2).plusProduct(k[35], d3).plusProduct(k[36], d4).plusProduct(k[37], d5).plusProduct(k[38], d6).plusProduct(k[39], d7)
+            o5[c] = o5[c].plusProduct(k[40], d0).plusProduct(k[41], d1).plusProduct(k[42], d2).plusProduct(k[43], d3).plusProduct(k[44], d4).plusProduct(k[45], d5).plusProduct(k[46], d6).plusProduct(k[47], d7)
+            o6[c] = o6[c].plusProduct(k[48], d0).plusProduct(k[49], d1).plusProduct(k[50], d2).plusProduct(k[51], d3).plusProduct(k[52], d4).plusProduct(k[53], d5).plusProduct(k[54], d6).plusProduct(k[55], d7)
+            o7[c] = o7[c].plusProduct(k[56], d0).plusProduct(k[57], d1).plusProduct(k[58], d2).plusProduct(k[59], d3).plusProduct(k[60], d4).plusProduct(k[61], d5).plusProduct(k[62], d6).plusProduct(k[63], d7)
         } else {
-            o0[c] = (k[0] * d0).addingProduct(k[1], d1).addingProduct(k[2], d2).addingProduct(k[3], d3).addingProduct(k[4], d4).addingProduct(k[5], d5).addingProduct(k[6], d6).addingProduct(k[7], d7)
-            o1[c] = (k[8] * d0).addingProduct(k[9], d1).addingProduct(k[10], d2).addingProduct(k[11], d3).addingProduct(k[12], d4).addingProduct(k[13], d5).addingProduct(k[14], d6).addingProduct(k[15], d7)
-            o2[c] = (k[16] * d0).addingProduct(k[17], d1).addingProduct(k[18], d2).addingProduct(k[19], d3).addingProduct(k[20], d4).addingProduct(k[21], d5).addingProduct(k[22], d6).addingProduct(k[23], d7)
-            o3[c] = (k[24] * d0).addingProduct(k[25], d1).addingProduct(k[26], d2).addingProduct(k[27], d3).addingProduct(k[28], d4).addingProduct(k[29], d5).addingProduct(k[30], d6).addingProduct(k[31], d7)
-            o4[c] = (k[32] * d0).addingProduct(k[33], d1).addingProduct(k[34], d2).addingProduct(k[35], d3).addingProduct(k[36], d4).addingProduct(k[37], d5).addingProduct(k[38], d6).addingProduct(k[39], d7)
-            o5[c] = (k[40] * d0).addingProduct(k[41], d1).addingProduct(k[42], d2).addingProduct(k[43], d3).addingProduct(k[44], d4).addingProduct(k[45], d5).addingProduct(k[46], d6).addingProduct(k[47], d7)
-            o6[c] = (k[48] * d0).addingProduct(k[49], d1).addingProduct(k[50], d2).addingProduct(k[51], d3).addingProduct(k[52], d4).addingProduct(k[53], d5).addingProduct(k[54], d6).addingProduct(k[55], d7)
-            o7[c] = (k[56] * d0).addingProduct(k[57], d1).addingProduct(k[58], d2).addingProduct(k[59], d3).addingProduct(k[60], d4).addingProduct(k[61], d5).addingProduct(k[62], d6).addingProduct(k[63], d7)
+            o0[c] = (k[0] * d0).plusProduct(k[1], d1).plusProduct(k[2], d2).plusProduct(k[3], d3).plusProduct(k[4], d4).plusProduct(k[5], d5).plusProduct(k[6], d6).plusProduct(k[7], d7)
+            o1[c] = (k[8] * d0).plusProduct(k[9], d1).plusProduct(k[10], d2).plusProduct(k[11], d3).plusProduct(k[12], d4).plusProduct(k[13], d5).plusProduct(k[14], d6).plusProduct(k[15], d7)
+            o2[c] = (k[16] * d0).plusProduct(k[17], d1).plusProduct(k[18], d2).plusProduct(k[19], d3).plusProduct(k[20], d4).plusProduct(k[21], d5).plusProduct(k[22], d6).plusProduct(k[23], d7)
+            o3[c] = (k[24] * d0).plusProduct(k[25], d1).plusProduct(k[26], d2).plusProduct(k[27], d3).plusProduct(k[28], d4).plusProduct(k[29], d5).plusProduct(k[30], d6).plusProduct(k[31], d7)
+            o4[c] = (k[32] * d0).plusProduct(k[33], d1).plusProduct(k[34], d2).plusProduct(k[35], d3).plusProduct(k[36], d4).plusProduct(k[37], d5).plusProduct(k[38], d6).plusProduct(k[39], d7)
+            o5[c] = (k[40] * d0).plusProduct(k[41], d1).plusProduct(k[42], d2).plusProduct(k[43], d3).plusProduct(k[44], d4).plusProduct(k[45], d5).plusProduct(k[46], d6).plusProduct(k[47], d7)
+            o6[c] = (k[48] * d0).plusProduct(k[49], d1).plusProduct(k[50], d2).plusProduct(k[51], d3).plusProduct(k[52], d4).plusProduct(k[53], d5).plusProduct(k[54], d6).plusProduct(k[55], d7)
+            o7[c] = (k[56] * d0).plusProduct(k[57], d1).plusProduct(k[58], d2).plusProduct(k[59], d3).plusProduct(k[60], d4).plusProduct(k[61], d5).plusProduct(k[62], d6).plusProduct(k[63], d7)
         }
         c += 1
     }
@@ -130,15 +130,15 @@ private func transform4x8(_ k: UnsafePointer<Float>, input: UnsafePointer<Float>
         let d6 = V.load(i6 + c)
         let d7 = V.load(i7 + c)
         if accumulate {
-            (o0 + c).store(V.load(o0 + c).addingProduct(k00, d0).addingProduct(k01, d1).addingProduct(k02, d2).addingProduct(k03, d3).addingProduct(k04, d4).addingProduct(k05, d5).addingProduct(k06, d6).addingProduct(k07, d7))
-            (o1 + c).store(V.load(o1 + c).addingProduct(k10, d0).addingProduct(k11, d1).addingProduct(k12, d2).addingProduct(k13, d3).addingProduct(k14, d4).addingProduct(k15, d5).addingProduct(k16, d6).addingProduct(k17, d7))
-            (o2 + c).store(V.load(o2 + c).addingProduct(k20, d0).addingProduct(k21, d1).addingProduct(k22, d2).addingProduct(k23, d3).addingProduct(k24, d4).addingProduct(k25, d5).addingProduct(k26, d6).addingProduct(k27, d7))
-            (o3 + c).store(V.load(o3 + c).addingProduct(k30, d0).addingProduct(k31, d1).addingProduct(k32, d2).addingProduct(k33, d3).addingProduct(k34, d4).addingProduct(k35, d5).addingProduct(k36, d6).addingProduct(k37, d7))
+            (o0 + c).store(V.load(o0 + c).plusProduct(k00, d0).plusProduct(k01, d1).plusProduct(k02, d2).plusProduct(k03, d3).plusProduct(k04, d4).plusProduct(k05, d5).plusProduct(k06, d6).plusProduct(k07, d7))
+            (o1 + c).store(V.load(o1 + c).plusProduct(k10, d0).plusProduct(k11, d1).plusProduct(k12, d2).plusProduct(k13, d3).plusProduct(k14, d4).plusProduct(k15, d5).plusProduct(k16, d6).plusProduct(k17, d7))
+            (o2 + c).store(V.load(o2 + c).plusProduct(k20, d0).plusProduct(k21, d1).plusProduct(k22, d2).plusProduct(k23, d3).plusProduct(k24, d4).plusProduct(k25, d5).plusProduct(k26, d6).plusProduct(k27, d7))
+            (o3 + c).store(V.load(o3 + c).plusProduct(k30, d0).plusProduct(k31, d1).plusProduct(k32, d2).plusProduct(k33, d3).plusProduct(k34, d4).plusProduct(k35, d5).plusProduct(k36, d6).plusProduct(k37, d7))
         } else {
-            (o0 + c).store((k00 * d0).addingProduct(k01, d1).addingProduct(k02, d2).addingProduct(k03, d3).addingProduct(k04, d4).addingProduct(k05, d5).addingProduct(k06, d6).addingProduct(k07, d7))
-            (o1 + c).store((k10 * d0).addingProduct(k11, d1).addingProduct(k12, d2).addingProduct(k13, d3).addingProduct(k14, d4).addingProduct(k15, d5).addingProduct(k16, d6).addingProduct(k17, d7))
-            (o2 + c).store((k20 * d0).addingProduct(k21, d1).addingProduct(k22, d2).addingProduct(k23, d3).addingProduct(k24, d4).addingProduct(k25, d5).addingProduct(k26, d6).addingProduct(k27, d7))
-            (o3 + c).store((k30 * d0).addingProduct(k31, d1).addingProduct(k32, d2).addingProduct(k33, d3).addingProduct(k34, d4).addingProduct(k35, d5).addingProduct(k36, d6).addingProduct(k37, d7))
+            (o0 + c).store((k00 * d0).plusProduct(k01, d1).plusProduct(k02, d2).plusProduct(k03, d3).plusProduct(k04, d4).plusProduct(k05, d5).plusProduct(k06, d6).plusProduct(k07, d7))
+            (o1 + c).store((k10 * d0).plusProduct(k11, d1).plusProduct(k12, d2).plusProduct(k13, d3).plusProduct(k14, d4).plusProduct(k15, d5).plusProduct(k16, d6).plusProduct(k17, d7))
+            (o2 + c).store((k20 * d0).plusProduct(k21, d1).plusProduct(k22, d2).plusProduct(k23, d3).plusProduct(k24, d4).plusProduct(k25, d5).plusProduct(k26, d6).plusProduct(k27, d7))
+            (o3 + c).store((k30 * d0).plusProduct(k31, d1).plusProduct(k32, d2).plusProduct(k33, d3).plusProduct(k34, d4).plusProduct(k35, d5).plusProduct(k36, d6).plusProduct(k37, d7))
         }
         c += 8
     }
@@ -152,15 +152,15 @@ private func transform4x8(_ k: UnsafePointer<Float>, input: UnsafePointer<Float>
         let d6 = i6[c]
         let d7 = i7[c]
         if accumulate {
-            o0[c] = o0[c].addingProduct(k[0], d0).addingProduct(k[1], d1).addingProduct(k[2], d2).addingProduct(k[3], d3).addingProduct(k[4], d4).addingProduct(k[5], d5).addingProduct(k[6], d6).addingProduct(k[7], d7)
-            o1[c] = o1[c].addingProduct(k[8], d0).addingProduct(k[9], d1).addingProduct(k[10], d2).addingProduct(k[11], d3).addingProduct(k[12], d4).addingProduct(k[13], d5).addingProduct(k[14], d6).addingProduct(k[15], d7)
-            o2[c] = o2[c].addingProduct(k[16], d0).addingProduct(k[17], d1).addingProduct(k[18], d2).addingProduct(k[19], d3).addingProduct(k[20], d4).addingProduct(k[21], d5).addingProduct(k[22], d6).addingProduct(k[23], d7)
-            o3[c] = o3[c].addingProduct(k[24], d0).addingProduct(k[25], d1).addingProduct(k[26], d2).addingProduct(k[27], d3).addingProduct(k[28], d4).addingProduct(k[29], d5).addingProduct(k[30], d6).addingProduct(k[31], d7)
+            o0[c] = o0[c].plusProduct(k[0], d0).plusProduct(k[1], d1).plusProduct(k[2], d2).plusProduct(k[3], d3).plusProduct(k[4], d4).plusProduct(k[5], d5).plusProduct(k[6], d6).plusProduct(k[7], d7)
+            o1[c] = o1[c].plusProduct(k[8], d0).plusProduct(k[9], d1).plusProduct(k[10], d2).plusProduct(k[11], d3).plusProduct(k[12], d4).plusProduct(k[13], d5).plusProduct(k[14], d6).plusProduct(k[15], d7)
+            o2[c] = o2[c].plusProduct(k[16], d0).plusProduct(k[17], d1).plusProduct(k[18], d2).plusProduct(k[19], d3).plusProduct(k[20], d4).plusProduct(k[21], d5).plusProduct(k[22], d6).plusProduct(k[23], d7)
+            o3[c] = o3[c].plusProduct(k[24], d0).plusProduct(k[25], d1).plusProduct(k[26], d2).plusProduct(k[27], d3).plusProduct(k[28], d4).plusProduct(k[29], d5).plusProduct(k[30], d6).plusProduct(k[31], d7)
         } else {
-            o0[c] = (k[0] * d0).addingProduct(k[1], d1).addingProduct(k[2], d2).addingProduct(k[3], d3).addingProduct(k[4], d4).addingProduct(k[5], d5).addingProduct(k[6], d6).addingProduct(k[7], d7)
-            o1[c] = (k[8] * d0).addingProduct(k[9], d1).addingProduct(k[10], d2).addingProduct(k[11], d3).addingProduct(k[12], d4).addingProduct(k[13], d5).addingProduct(k[14], d6).addingProduct(k[15], d7)
-            o2[c] = (k[16] * d0).addingProduct(k[17], d1).addingProduct(k[18], d2).addingProduct(k[19], d3).addingProduct(k[20], d4).addingProduct(k[21], d5).addingProduct(k[22], d6).addingProduct(k[23], d7)
-            o3[c] = (k[24] * d0).addingProduct(k[25], d1).addingProduct(k[26], d2).addingProduct(k[27], d3).addingProduct(k[28], d4).addingProduct(k[29], d5).addingProduct(k[30], d6).addingProduct(k[31], d7)
+            o0[c] = (k[0] * d0).plusProduct(k[1], d1).plusProduct(k[2], d2).plusProduct(k[3], d3).plusProduct(k[4], d4).plusProduct(k[5], d5).plusProduct(k[6], d6).plusProduct(k[7], d7)
+            o1[c] = (k[8] * d0).plusProduct(k[9], d1).plusProduct(k[10], d2).plusProduct(k[11], d3).plusProduct(k[12], d4).plusProduct(k[13], d5).plusProduct(k[14], d6).plusProduct(k[15], d7)
+            o2[c] = (k[16] * d0).plusProduct(k[17], d1).plusProduct(k[18], d2).plusProduct(k[19], d3).plusProduct(k[20], d4).plusProduct(k[21], d5).plusProduct(k[22], d6).plusProduct(k[23], d7)
+            o3[c] = (k[24] * d0).plusProduct(k[25], d1).plusProduct(k[26], d2).plusProduct(k[27], d3).plusProduct(k[28], d4).plusProduct(k[29], d5).plusProduct(k[30], d6).plusProduct(k[31], d7)
         }
         c += 1
     }
@@ -188,23 +188,23 @@ private func transform8x4(_ k: UnsafePointer<Float>, input: UnsafePointer<Float>
         let d2 = V.load(i2 + c)
         let d3 = V.load(i3 + c)
         if accumulate {
-            (o0 + c).store(V.load(o0 + c).addingProduct(k00, d0).addingProduct(k01, d1).addingProduct(k02, d2).addingProduct(k03, d3))
-            (o1 + c).store(V.load(o1 + c).addingProduct(k10, d0).addingProduct(k11, d1).addingProduct(k12, d2).addingProduct(k13, d3))
-            (o2 + c).store(V.load(o2 + c).addingProduct(k20, d0).addingProduct(k21, d1).addingProduct(k22, d2).addingProduct(k23, d3))
-            (o3 + c).store(V.load(o3 + c).addingProduct(k30, d0).addingProduct(k31, d1).addingProduct(k32, d2).addingProduct(k33, d3))
-            (o4 + c).store(V.load(o4 + c).addingProduct(k40, d0).addingProduct(k41, d1).addingProduct(k42, d2).addingProduct(k43, d3))
-            (o5 + c).store(V.load(o5 + c).addingProduct(k50, d0).addingProduct(k51, d1).addingProduct(k52, d2).addingProduct(k53, d3))
-            (o6 + c).store(V.load(o6 + c).addingProduct(k60, d0).addingProduct(k61, d1).addingProduct(k62, d2).addingProduct(k63, d3))
-            (o7 + c).store(V.load(o7 + c).addingProduct(k70, d0).addingProduct(k71, d1).addingProduct(k72, d2).addingProduct(k73, d3))
+            (o0 + c).store(V.load(o0 + c).plusProduct(k00, d0).plusProduct(k01, d1).plusProduct(k02, d2).plusProduct(k03, d3))
+            (o1 + c).store(V.load(o1 + c).plusProduct(k10, d0).plusProduct(k11, d1).plusProduct(k12, d2).plusProduct(k13, d3))
+            (o2 + c).store(V.load(o2 + c).plusProduct(k20, d0).plusProduct(k21, d1).plusProduct(k22, d2).plusProduct(k23, d3))
+            (o3 + c).store(V.load(o3 + c).plusProduct(k30, d0).plusProduct(k31, d1).plusProduct(k32, d2).plusProduct(k33, d3))
+            (o4 + c).store(V.load(o4 + c).plusProduct(k40, d0).plusProduct(k41, d1).plusProduct(k42, d2).plusProduct(k43, d3))
+            (o5 + c).store(V.load(o5 + c).plusProduct(k50, d0).plusProduct(k51, d1).plusProduct(k52, d2).plusProduct(k53, d3))
+            (o6 + c).store(V.load(o6 + c).plusProduct(k60, d0).plusProduct(k61, d1).plusProduct(k62, d2).plusProduct(k63, d3))
+            (o7 + c).store(V.load(o7 + c).plusProduct(k70, d0).plusProduct(k71, d1).plusProduct(k72, d2).plusProduct(k73, d3))
         } else {
-            (o0 + c).store((k00 * d0).addingProduct(k01, d1).addingProduct(k02, d2).addingProduct(k03, d3))
-            (o1 + c).store((k10 * d0).addingProduct(k11, d1).addingProduct(k12, d2).addingProduct(k13, d3))
-            (o2 + c).store((k20 * d0).addingProduct(k21, d1).addingProduct(k22, d2).addingProduct(k23, d3))
-            (o3 + c).store((k30 * d0).addingProduct(k31, d1).addingProduct(k32, d2).addingProduct(k33, d3))
-            (o4 + c).store((k40 * d0).addingProduct(k41, d1).addingProduct(k42, d2).addingProduct(k43, d3))
-            (o5 + c).store((k50 * d0).addingProduct(k51, d1).addingProduct(k52, d2).addingProduct(k53, d3))
-            (o6 + c).store((k60 * d0).addingProduct(k61, d1).addingProduct(k62, d2).addingProduct(k63, d3))
-            (o7 + c).store((k70 * d0).addingProduct(k71, d1).addingProduct(k72, d2).addingProduct(k73, d3))
+            (o0 + c).store((k00 * d0).plusProduct(k01, d1).plusProduct(k02, d2).plusProduct(k03, d3))
+            (o1 + c).store((k10 * d0).plusProduct(k11, d1).plusProduct(k12, d2).plusProduct(k13, d3))
+            (o2 + c).store((k20 * d0).plusProduct(k21, d1).plusProduct(k22, d2).plusProduct(k23, d3))
+            (o3 + c).store((k30 * d0).plusProduct(k31, d1).plusProduct(k32, d2).plusProduct(k33, d3))
+            (o4 + c).store((k40 * d0).plusProduct(k41, d1).plusProduct(k42, d2).plusProduct(k43, d3))
+            (o5 + c).store((k50 * d0).plusProduct(k51, d1).plusProduct(k52, d2).plusProduct(k53, d3))
+            (o6 + c).store((k60 * d0).plusProduct(k61, d1).plusProduct(k62, d2).plusProduct(k63, d3))
+            (o7 + c).store((k70 * d0).plusProduct(k71, d1).plusProduct(k72, d2).plusProduct(k73, d3))
         }
         c += 8
     }
@@ -214,23 +214,23 @@ private func transform8x4(_ k: UnsafePointer<Float>, input: UnsafePointer<Float>
         let d2 = i2[c]
         let d3 = i3[c]
         if accumulate {
-            o0[c] = o0[c].addingProduct(k[0], d0).addingProduct(k[1], d1).addingProduct(k[2], d2).addingProduct(k[3], d3)
-            o1[c] = o1[c].addingProduct(k[8], d0).addingProduct(k[9], d1).addingProduct(k[10], d2).addingProduct(k[11], d3)
-            o2[c] = o2[c].addingProduct(k[16], d0).addingProduct(k[17], d1).addingProduct(k[18], d2).addingProduct(k[19], d3)
-            o3[c] = o3[c].addingProduct(k[24], d0).addingProduct(k[25], d1).addingProduct(k[26], d2).addingProduct(k[27], d3)
-            o4[c] = o4[c].addingProduct(k[32], d0).addingProduct(k[33], d1).addingProduct(k[34], d2).addingProduct(k[35], d3)
-            o5[c] = o5[c].addingProduct(k[40], d0).addingProduct(k[41], d1).addingProduct(k[42], d2).addingProduct(k[43], d3)
-            o6[c] = o6[c].addingProduct(k[48], d0).addingProduct(k[49], d1).addingProduct(k[50], d2).addingProduct(k[51], d3)
-            o7[c] = o7[c].addingProduct(k[56], d0).addingProduct(k[57], d1).addingProduct(k[58], d2).addingProduct(k[59], d3)
+            o0[c] = o0[c].plusProduct(k[0], d0).plusProduct(k[1], d1).plusProduct(k[2], d2).plusProduct(k[3], d3)
+            o1[c] = o1[c].plusProduct(k[8], d0).plusProduct(k[9], d1).plusProduct(k[10], d2).plusProduct(k[11], d3)
+            o2[c] = o2[c].plusProduct(k[16], d0).plusProduct(k[17], d1).plusProduct(k[18], d2).plusProduct(k[19], d3)
+            o3[c] = o3[c].plusProduct(k[24], d0).plusProduct(k[25], d1).plusProduct(k[26], d2).plusProduct(k[27], d3)
+            o4[c] = o4[c].plusProduct(k[32], d0).plusProduct(k[33], d1).plusProduct(k[34], d2).plusProduct(k[35], d3)
+            o5[c] = o5[c].plusProduct(k[40], d0).plusProduct(k[41], d1).plusProduct(k[42], d2).plusProduct(k[43], d3)
+            o6[c] = o6[c].plusProduct(k[48], d0).plusProduct(k[49], d1).plusProduct(k[50], d2).plusProduct(k[51], d3)
+            o7[c] = o7[c].plusProduct(k[56], d0).plusProduct(k[57], d1).plusProduct(k[58], d2).plusProduct(k[59], d3)
         } else {
-            o0[c] = (k[0] * d0).addingProduct(k[1], d1).addingProduct(k[2], d2).addingProduct(k[3], d3)
-            o1[c] = (k[8] * d0).addingProduct(k[9], d1).addingProduct(k[10], d2).addingProduct(k[11], d3)
-            o2[c] = (k[16] * d0).addingProduct(k[17], d1).addingProduct(k[18], d2).addingProduct(k[19], d3)
-            o3[c] = (k[24] * d0).addingProduct(k[25], d1).addingProduct(k[26], d2).addingProduct(k[27], d3)
-            o4[c] = (k[32] * d0).addingProduct(k[33], d1).addingProduct(k[34], d2).addingProduct(k[35], d3)
-            o5[c] = (k[40] * d0).addingProduct(k[41], d1).addingProduct(k[42], d2).addingProduct(k[43], d3)
-            o6[c] = (k[48] * d0).addingProduct(k[49], d1).addingProduct(k[50], d2).addingProduct(k[51], d3)
-            o7[c] = (k[56] * d0).addingProduct(k[57], d1).addingProduct(k[58], d2).addingProduct(k[59], d3)
+            o0[c] = (k[0] * d0).plusProduct(k[1], d1).plusProduct(k[2], d2).plusProduct(k[3], d3)
+            o1[c] = (k[8] * d0).plusProduct(k[9], d1).plusProduct(k[10], d2).plusProduct(k[11], d3)
+            o2[c] = (k[16] * d0).plusProduct(k[17], d1).plusProduct(k[18], d2).plusProduct(k[19], d3)
+            o3[c] = (k[24] * d0).plusProduct(k[25], d1).plusProduct(k[26], d2).plusProduct(k[27], d3)
+            o4[c] = (k[32] * d0).plusProduct(k[33], d1).plusProduct(k[34], d2).plusProduct(k[35], d3)
+            o5[c] = (k[40] * d0).plusProduct(k[41], d1).plusProduct(k[42], d2).plusProduct(k[43], d3)
+            o6[c] = (k[48] * d0).plusProduct(k[49], d1).plusProduct(k[50], d2).plusProduct(k[51], d3)
+            o7[c] = (k[56] * d0).plusProduct(k[57], d1).plusProduct(k[58], d2).plusProduct(k[59], d3)
         }
         c += 1
     }

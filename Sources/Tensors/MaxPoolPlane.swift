@@ -1,8 +1,6 @@
-import Tensors
-
 /// One plane's max pooling with `MaxPool2D`'s semantics. A kernel keeps nothing between planes
 /// but its scratch, which `prepare` sets up once per worker and `pool` reuses plane after plane.
-protocol PlanePooling {
+public protocol PlanePooling {
     var height: Int { get }
     var width: Int { get }
     var outHeight: Int { get }
@@ -30,18 +28,22 @@ protocol PlanePooling {
 /// held in registers and selects instead of branches (maxima move unpredictably), which the
 /// compiler vectorizes once kernel and stride are constants: the common geometries get their
 /// own inlined copy. A per-window loop with bounds checks did not vectorize.
-struct MaxPoolPlane: PlanePooling {
-    let height: Int, width: Int, outHeight: Int, outWidth: Int
-    let geometry: WindowGeometry
+public struct MaxPoolPlane: PlanePooling {
+    public let height: Int, width: Int, outHeight: Int, outWidth: Int
+    public let geometry: WindowGeometry
+
+    public init(height: Int, width: Int, outHeight: Int, outWidth: Int, geometry: WindowGeometry) {
+        (self.height, self.width, self.outHeight, self.outWidth, self.geometry) = (height, width, outHeight, outWidth, geometry)
+    }
 
     /// The row pass's maxima (H, outW): values in the one scratch, their in-plane positions in the other.
-    var scratchFloats: Int { height * outWidth }
-    var scratchInts: Int { height * outWidth }
+    public var scratchFloats: Int { height * outWidth }
+    public var scratchInts: Int { height * outWidth }
 
-    func prepare(scratch: UnsafeMutablePointer<Float>, scratchArg: UnsafeMutablePointer<Int32>) {}
+    public func prepare(scratch: UnsafeMutablePointer<Float>, scratchArg: UnsafeMutablePointer<Int32>) {}
 
-    func pool(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, switches: UnsafeMutablePointer<Int32>,
-              scratch: UnsafeMutablePointer<Float>, scratchArg: UnsafeMutablePointer<Int32>) {
+    public func pool(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, switches: UnsafeMutablePointer<Int32>,
+                     scratch: UnsafeMutablePointer<Float>, scratchArg: UnsafeMutablePointer<Int32>) {
         let (rowMax, rowArg) = (scratch, scratchArg)
         // Stride 2 with windows of 2 or 3 goes to `StrideTwoPoolPlane`.
         switch (geometry.kernel, geometry.stride) {

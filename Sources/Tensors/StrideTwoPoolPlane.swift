@@ -1,5 +1,3 @@
-import Tensors
-
 /// Max pooling of one (H, W) plane with windows of 2 or 3 at stride 2 (the presets' 3/2/1), eight
 /// output columns per SIMD8 vector. Same results as `MaxPoolPlane`, bit for bit, ties included.
 ///
@@ -18,12 +16,12 @@ import Tensors
 ///
 /// Measured (`make bench`'s pool section, one thread, per 128 images): 28x28x32 5.2 -> 2.3 ms,
 /// 14x14x64 4.1 -> 1.5 ms against `MaxPoolPlane`.
-struct StrideTwoPoolPlane: PlanePooling {
-    let height: Int, width: Int, outHeight: Int, outWidth: Int
-    let kernel: Int, padding: Int
+public struct StrideTwoPoolPlane: PlanePooling {
+    public let height: Int, width: Int, outHeight: Int, outWidth: Int
+    public let kernel: Int, padding: Int
 
     /// nil unless the stride is 2, the kernel 2 or 3, and the padding at most half the kernel.
-    init?(height: Int, width: Int, geometry: WindowGeometry) {
+    public init?(height: Int, width: Int, geometry: WindowGeometry) {
         guard geometry.stride == 2, geometry.kernel == 2 || geometry.kernel == 3, 2 * geometry.padding <= geometry.kernel,
               let oh = geometry.outputLength(height), let ow = geometry.outputLength(width) else { return nil }
         (self.height, self.width, outHeight, outWidth) = (height, width, oh, ow)
@@ -41,17 +39,17 @@ struct StrideTwoPoolPlane: PlanePooling {
     // Float scratch: the padded plane (H, paddedWidth), the row maxima (paddedRows, lanes), and one
     // row (lanes) for outputs when outW is not a multiple of 8. Int32 scratch: the row maxima's
     // positions and that row's switches.
-    var scratchFloats: Int { height * paddedWidth + (paddedRows + 1) * lanes }
-    var scratchInts: Int { (paddedRows + 1) * lanes }
+    public var scratchFloats: Int { height * paddedWidth + (paddedRows + 1) * lanes }
+    public var scratchInts: Int { (paddedRows + 1) * lanes }
 
     /// -inf everywhere: the padding columns and rows keep it, since `pool` writes only inside them.
-    func prepare(scratch: UnsafeMutablePointer<Float>, scratchArg: UnsafeMutablePointer<Int32>) {
+    public func prepare(scratch: UnsafeMutablePointer<Float>, scratchArg: UnsafeMutablePointer<Int32>) {
         scratch.update(repeating: -.infinity, count: scratchFloats)
         scratchArg.update(repeating: 0, count: scratchInts)
     }
 
-    func pool(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, switches: UnsafeMutablePointer<Int32>,
-              scratch: UnsafeMutablePointer<Float>, scratchArg: UnsafeMutablePointer<Int32>) {
+    public func pool(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, switches: UnsafeMutablePointer<Int32>,
+                     scratch: UnsafeMutablePointer<Float>, scratchArg: UnsafeMutablePointer<Int32>) {
         // The kernel as a constant, so the tap and row loops unroll.
         if kernel == 3 { pool(src, dst, switches, scratch, scratchArg, k: 3) } else { pool(src, dst, switches, scratch, scratchArg, k: 2) }
     }
