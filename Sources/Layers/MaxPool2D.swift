@@ -86,6 +86,7 @@ public final class MaxPool2D: Layer {
     public func backward(_ dy: Tensor, rule: BackwardRule, accumulateParameterGradients: Bool) -> Tensor {
         let n = savedBatch
         precondition(dy.shape == [n] + outputShape, "maxpool backward expects \([n] + outputShape), got \(dy.shape)")
+        precondition(switches.count == dy.count, "maxpool backward without its forward's switches (handed over by takeSwitches?)")
         let plane = height * width, outPlane = outHeight * outWidth
         // Each plane is zeroed and then scattered into by one thread: planes are disjoint.
         let dx = Tensor(uninitialized: [n] + inputShape) { xp in

@@ -166,6 +166,22 @@ final class MaxPool2DTests: XCTestCase {
         }
     }
 
+    /// `takeSwitches` hands over the forward's switches; the next forward writes new ones and leaves
+    /// the taken array as it was (no storage shared between them).
+    func testTakenSwitchesStayTheirForwards() {
+        var rng = Xoshiro256(seed: 206)
+        let layer = pool([2, 8, 8], 3, 2, 1)
+        let first = randomTensor([3, 2, 8, 8], &rng), second = randomTensor([3, 2, 8, 8], &rng)
+        _ = layer.forward(first, mode: .inference)
+        let taken = layer.takeSwitches()
+        XCTAssertEqual(taken, referenceSwitches(first, window: layer.geometry))
+        XCTAssertTrue(layer.switches.isEmpty)
+        _ = layer.forward(second, mode: .inference)
+        XCTAssertEqual(taken, referenceSwitches(first, window: layer.geometry))
+        XCTAssertEqual(layer.switches, referenceSwitches(second, window: layer.geometry))
+        XCTAssertNotEqual(taken, layer.switches)
+    }
+
     func testShapes() {
         let layer = pool([3, 28, 28], 3, 2, 1)
         XCTAssertEqual(layer.outputShape, [3, 14, 14])
