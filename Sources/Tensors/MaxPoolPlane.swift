@@ -26,8 +26,9 @@ public protocol PlanePooling {
 ///
 /// Speed: away from the borders both passes are loops over whole rows, with the window's taps
 /// held in registers and selects instead of branches (maxima move unpredictably), which the
-/// compiler vectorizes once kernel and stride are constants: the common geometries get their
-/// own inlined copy. A per-window loop with bounds checks did not vectorize.
+/// compiler vectorizes once kernel and stride are constants: 3/1 gets its own inlined copy (stride
+/// 2 with windows of 2 or 3 goes to `StrideTwoPoolPlane`). A per-window loop with bounds checks did
+/// not vectorize.
 public struct MaxPoolPlane: PlanePooling {
     public let height: Int, width: Int, outHeight: Int, outWidth: Int
     public let geometry: WindowGeometry
@@ -45,7 +46,6 @@ public struct MaxPoolPlane: PlanePooling {
     public func pool(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, switches: UnsafeMutablePointer<Int32>,
                      scratch: UnsafeMutablePointer<Float>, scratchArg: UnsafeMutablePointer<Int32>) {
         let (rowMax, rowArg) = (scratch, scratchArg)
-        // Stride 2 with windows of 2 or 3 goes to `StrideTwoPoolPlane`.
         switch (geometry.kernel, geometry.stride) {
         case (3, 1): pool(src, dst, switches, rowMax, rowArg, kernel: 3, stride: 1)
         default: pool(src, dst, switches, rowMax, rowArg, kernel: geometry.kernel, stride: geometry.stride)

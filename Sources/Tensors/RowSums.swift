@@ -6,16 +6,16 @@
 @inline(__always)
 public func addRowSums(_ matrix: UnsafePointer<Float>, rows: Int, length: Int, into sums: UnsafeMutablePointer<Float>) {
     for r in 0..<rows {
-        let row = UnsafeRawPointer(matrix + r * length)
+        let row = matrix + r * length
         var a = SIMD8<Float>(), b = SIMD8<Float>()
         var i = 0
         while i + 16 <= length {
-            a += row.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
-            b += row.loadUnaligned(fromByteOffset: (i + 8) * 4, as: SIMD8<Float>.self)
+            a += .load(row + i)
+            b += .load(row + i + 8)
             i += 16
         }
         var s = (a + b).sum()
-        while i < length { s += matrix[r * length + i]; i += 1 }
+        while i < length { s += row[i]; i += 1 }
         sums[r] += s
     }
 }

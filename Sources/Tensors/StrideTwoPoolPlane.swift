@@ -37,8 +37,8 @@ public struct StrideTwoPoolPlane: PlanePooling {
     private var paddedRows: Int { 2 * (outHeight - 1) + kernel }
 
     // Float scratch: the padded plane (H, paddedWidth), the row maxima (paddedRows, lanes), and one
-    // row (lanes) for outputs when outW is not a multiple of 8. Int32 scratch: the row maxima's
-    // positions and that row's switches.
+    // spill row (lanes) for the output rows whose whole vectors would pass the plane's end. Int32
+    // scratch: the row maxima's positions and the spill row's switches.
     public var scratchFloats: Int { height * paddedWidth + (paddedRows + 1) * lanes }
     public var scratchInts: Int { (paddedRows + 1) * lanes }
 
