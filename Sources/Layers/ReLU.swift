@@ -21,6 +21,12 @@ public final class ReLU: Layer {
         savedOutput = x
     }
 
+    /// The forward of an input its producer already rectified (`Conv2D.forward(_:mode:rectified:)`):
+    /// only keeps it for `backward`, where `forward(inPlace:)` would make a second pass over it.
+    public func forward(alreadyRectified y: Tensor) {
+        savedOutput = y
+    }
+
     public func backward(inPlace dy: inout Tensor, rule: BackwardRule, accumulateParameterGradients: Bool) {
         if rule == .deconvnet { Self.rectify(&dy); return }
         precondition(dy.shape == savedOutput.shape, "relu backward expects \(savedOutput.shape), got \(dy.shape)")
@@ -42,13 +48,12 @@ public final class ReLU: Layer {
         return dx
     }
 
-    /// `max(v, 0)` of every value, in place. A select rather than a branch, so the loop
-    /// vectorizes; NaN maps to 0. Forward and the deconvnet rule share it: the deconvnet
-    /// rectifies the signal going down with the forward's own map.
+    /// `max(v, 0)` of every value, in place, on all cores. Forward and the deconvnet rule share
+    /// it: the deconvnet rectifies the signal going down with the forward's own map.
     private static func rectify(_ t: inout Tensor) {
         t.data.withUnsafeMutableBufferPointer { p in
             let v = p.baseAddress!
-            parallelRanges(p.count) { range in for i in range { v[i] = v[i] > 0 ? v[i] : 0 } }
+            parallelRanges(p.count) { range in Tensors.rectify(v + range.lowerBound, count: range.count) }
         }
     }
 }

@@ -62,7 +62,7 @@ public enum Occlusion {
             } }
             let n = ys.count * xs.count + 1
             var blockOut = Tensor(zeros: [0])
-            let logits = network.forward(Tensor(shape: [n] + shape, data: batch), mode: .inference) { index, y in
+            let logits = network.forward(Tensor(shape: [n] + shape, data: batch), mode: .inference, observing: [top.outputIndex]) { index, y in
                 if index == top.outputIndex { blockOut = y }
             }
             let probs = SoftmaxCrossEntropy.probabilities(logits: logits)

@@ -31,10 +31,11 @@ public struct Replay {
         let blockAt = Dictionary(uniqueKeysWithValues: blocks.enumerated().map { ($1.outputIndex, $0) })
         // Every probe's pooling switches, kept from this pass so the projections need no second forward.
         var recorded = RecordedSwitches(batchSize: batchSize)
+        let observed = Set(blockAt.keys).union(network.layers.indices.filter { network.layers[$0] is MaxPool2D })
         // 1. Top-k search: one inference pass over the probes, scanning each block's output maps.
         for start in stride(from: 0, to: p, by: batchSize) {
             let batch = probes.inputs.slice(start..<min(p, start + batchSize))
-            _ = network.forward(batch, mode: .inference, through: last.outputIndex) { index, y in
+            _ = network.forward(batch, mode: .inference, through: last.outputIndex, observing: observed) { index, y in
                 if let pool = network.layers[index] as? MaxPool2D { recorded.append(pool.takeSwitches(), layer: index, perImage: pool.outputShape.reduce(1, *)) }
                 guard let b = blockAt[index] else { return }
                 let (n, c, h, w) = (y.shape[0], y.shape[1], y.shape[2], y.shape[3])

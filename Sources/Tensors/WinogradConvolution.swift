@@ -13,7 +13,8 @@
 /// multiply-adds per image where im2col + GEMM does 10 M.
 ///
 /// Tiles keep channels innermost (the transforms run over contiguous channel vectors and the
-/// GEMMs read (T, C) rows directly); images enter and leave in NCHW through one transpose each.
+/// GEMMs read (T, C) rows directly); images enter and leave in NCHW through one blocked transpose
+/// each (`transpose`).
 /// Work is split like `Conv2D`'s: a fixed number of groups, each with its own buffers and a
 /// chunk of images at a time, so the weight-gradient sum has a fixed order.
 public final class WinogradConvolution: @unchecked Sendable {
@@ -125,9 +126,10 @@ public final class WinogradConvolution: @unchecked Sendable {
 
     // MARK: Forward
 
-    /// `output` (N, F, outH, outW) = conv(`input` (N, C, H, W), `weight` (F, C, r, r)) + `bias` (F).
+    /// `output` (N, F, outH, outW) = conv(`input` (N, C, H, W), `weight` (F, C, r, r)) + `bias` (F),
+    /// and with `rectified` max(that, 0), applied as the tiles are written out.
     public func forward(input: UnsafePointer<Float>, count: Int, weight: UnsafeBufferPointer<Float>,
-                        bias: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, groups: Int) {
+                        bias: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, rectified: Bool = false, groups: Int) {
         updateTransformedFilters(weight)
         let f = outChannels, c = shape.channels, nn = n * n
         transformedFiltersTransposed.withUnsafeBufferPointer { up in
@@ -146,7 +148,7 @@ public final class WinogradConvolution: @unchecked Sendable {
                         }
                         for (slot, image) in images.enumerated() {
                             transformOutput(buffers: buf, tileOffset: slot * tilesPerImage, tiles: t, bias: bias,
-                                            output: output + image * f * shape.outputPositions)
+                                            output: output + image * f * shape.outputPositions, rectified: rectified)
                         }
                     }
                 }
@@ -166,13 +168,9 @@ public final class WinogradConvolution: @unchecked Sendable {
     /// One image (C, H, W) into V[ξ][tileOffset + tile][c] of a chunk with `tiles` tiles.
     private func transformInput(_ image: UnsafePointer<Float>, buffers buf: GroupBuffers, tileOffset: Int, tiles: Int) {
         let c = shape.channels, h = shape.height, w = shape.width, pad = shape.window.padding, wp = paddedWidth
-        // NCHW -> (Hp, Wp, C) interior; the zero border is never written.
-        for ch in 0..<c {
-            let plane = image + ch * h * w
-            for y in 0..<h {
-                let dst = buf.padded + ((y + pad) * wp + pad) * c + ch, src = plane + y * w
-                for x in 0..<w { dst[x * c] = src[x] }
-            }
+        // NCHW -> (Hp, Wp, C) interior, a row at a time; the zero border is never written.
+        for y in 0..<h {
+            transpose(rows: c, cols: w, image + y * w, srcRow: h * w, buf.padded + ((y + pad) * wp + pad) * c, dstRow: c)
         }
         for ty in 0..<tilesY {
             for tx in 0..<tilesX {
@@ -186,7 +184,7 @@ public final class WinogradConvolution: @unchecked Sendable {
 
     /// M's tiles of one image back to pixels, plus the bias, into NCHW `output` (F, outH, outW).
     private func transformOutput(buffers buf: GroupBuffers, tileOffset: Int, tiles: Int, bias: UnsafePointer<Float>,
-                                 output: UnsafeMutablePointer<Float>) {
+                                 output: UnsafeMutablePointer<Float>, rectified: Bool) {
         let f = outChannels, oh = shape.outHeight, ow = shape.outWidth, wide = tilesX * m
         for ty in 0..<tilesY {
             for tx in 0..<tilesX {
@@ -196,12 +194,10 @@ public final class WinogradConvolution: @unchecked Sendable {
                               lanes: f, scratch: buf.scratch)
             }
         }
-        // (tilesY m, tilesX m, F) -> (F, outH, outW), dropping the tiles' overhang.
-        for o in 0..<f {
-            let dst = output + o * oh * ow, src = buf.outputTiles + o, b = bias[o]
-            for y in 0..<oh {
-                for x in 0..<ow { dst[y * ow + x] = src[(y * wide + x) * f] + b }
-            }
+        // (tilesY m, tilesX m, F) -> (F, outH, outW), a row at a time, dropping the tiles' overhang.
+        for y in 0..<oh {
+            transpose(rows: ow, cols: f, buf.outputTiles + y * wide * f, srcRow: f, output + y * ow, dstRow: oh * ow,
+                      bias: bias, rectified: rectified)
         }
     }
 
@@ -257,11 +253,8 @@ public final class WinogradConvolution: @unchecked Sendable {
         // (F, outH, outW) -> (tilesY m, tilesX m, F), zero in the tiles' overhang.
         let tilesBuffer = buf.outputTiles
         if oh < high || ow < wide { tilesBuffer.update(repeating: 0, count: high * wide * f) }
-        for o in 0..<f {
-            let src = dy + o * oh * ow, dst = tilesBuffer + o
-            for y in 0..<oh {
-                for x in 0..<ow { dst[(y * wide + x) * f] = src[y * ow + x] }
-            }
+        for y in 0..<oh {
+            transpose(rows: f, cols: ow, dy + y * ow, srcRow: oh * ow, tilesBuffer + y * wide * f, dstRow: f)
         }
         for ty in 0..<tilesY {
             for tx in 0..<tilesX {
@@ -286,12 +279,8 @@ public final class WinogradConvolution: @unchecked Sendable {
             }
         }
         // (Hp, Wp, C) interior -> (C, H, W); what landed in the padding is the gradient of constants.
-        for ch in 0..<c {
-            let plane = output + ch * h * w
-            for y in 0..<h {
-                let src = buf.paddedGradient + ((y + pad) * wp + pad) * c + ch, dst = plane + y * w
-                for x in 0..<w { dst[x] = src[x * c] }
-            }
+        for y in 0..<h {
+            transpose(rows: w, cols: c, buf.paddedGradient + ((y + pad) * wp + pad) * c, srcRow: c, output + y * w, dstRow: h * w)
         }
     }
 

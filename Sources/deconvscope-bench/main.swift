@@ -89,7 +89,10 @@ if wants("monitor") {
     var rng = Xoshiro256(seed: 0)
     network.initialize(rng: &rng)
     let probes = ProbeSet(test: data.test, count: probeCount, normalization: norm)
-    let replay = Replay(network: network, probes: probes, k: 9)
+    var replay = Replay(network: network, probes: probes, k: 9)
+    // Batch sizes can be overridden to measure alternatives (BENCH_TOPK_BATCH, BENCH_PROJECTION_BATCH).
+    if let b = environment["BENCH_TOPK_BATCH"].flatMap(Int.init) { replay.batchSize = b }
+    if let b = environment["BENCH_PROJECTION_BATCH"].flatMap(Int.init) { replay.projectionBatchSize = b }
     let result = fingerprint(replay.analyze(epoch: 0, step: 0))  // also the warm-up
     var monitorBest = Double.infinity
     for _ in 0..<3 { monitorBest = min(monitorBest, seconds { _ = replay.analyze(epoch: 1, step: 0) }) }

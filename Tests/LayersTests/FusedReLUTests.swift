@@ -1,0 +1,60 @@
+import XCTest
+import Tensors
+@testable import Layers
+
+/// A conv directly followed by a ReLU runs as one pass in `Network.forward` (the conv writes its
+/// output rectified): the result must be the unfused computation's, bit for bit.
+final class FusedReLUTests: XCTestCase {
+    /// Both engines: im2col + GEMM (one input channel) and Winograd (32 channels, 5x5, stride 1).
+    func testRectifiedConvIsReLUOfConv() {
+        var rng = Xoshiro256(seed: 11)
+        for (channels, size, kernel) in [(1, 28, 5), (32, 14, 5), (16, 9, 3)] {
+            let conv = Conv2D(name: "c", shape: ConvShape(channels: channels, height: size, width: size,
+                                                          window: WindowGeometry(kernel: kernel, stride: 1, padding: kernel / 2))!, outChannels: 12)
+            conv.weight.value = randomTensor(conv.weight.value.shape, &rng, scale: 0.2)
+            conv.bias.value = randomTensor([12], &rng, scale: 0.1)
+            let x = randomTensor([3, channels, size, size], &rng)
+            let plain = conv.forward(x, mode: .inference)
+            XCTAssertGreaterThan(plain.data.filter { $0 < 0 }.count, plain.count / 4, "the check needs negative outputs")
+            let fused = conv.forward(x, mode: .inference, rectified: true)
+            XCTAssertEqual(fused.data.map(\.bitPattern), plain.data.map { max($0, 0).bitPattern },
+                           "\(channels) channels, Winograd: \(conv.usesWinograd)")
+        }
+    }
+
+    /// A whole training step (fused forward, backward) gives the gradients of the layer-by-layer one.
+    func testFusedTrainingStepMatchesLayerByLayer() throws {
+        func gradients(fused: Bool) throws -> [[UInt32]] {
+            let net = try Network(spec: ModelPreset.zfFMNIST.spec)
+            var rng = Xoshiro256(seed: 5)
+            net.initialize(rng: &rng)
+            let x = randomTensor([4, 1, 28, 28], &rng)
+            let mode = ForwardMode.training(seed: 9)
+            let logits = fused ? net.forward(x, mode: mode) : net.forward(x, mode: mode) { _, _ in }
+            net.zeroGradients()
+            _ = net.backward(logits, rule: .gradient, accumulateParameterGradients: true, inputGradient: false)
+            return net.allParameters.map { $0.gradient.data.map(\.bitPattern) }
+        }
+        let (fused, plain) = (try gradients(fused: true), try gradients(fused: false))
+        XCTAssertEqual(fused, plain)
+        XCTAssertTrue(fused.contains { $0.contains { $0 != 0 } })
+    }
+
+    /// A conv whose output is observed is not fused: the observer sees it before its ReLU.
+    func testObservedConvOutputIsNotRectified() throws {
+        let net = try Network(spec: ModelPreset.zfFMNIST.spec)
+        var rng = Xoshiro256(seed: 3)
+        net.initialize(rng: &rng)
+        let x = randomTensor([2, 1, 28, 28], &rng)
+        var conv1 = Tensor(zeros: [0]), relu1 = Tensor(zeros: [0]), seen: [Int] = []
+        _ = net.forward(x, mode: .inference, through: 4, observing: [0, 1, 4]) { index, y in
+            seen.append(index)
+            if index == 0 { conv1 = y }
+            if index == 1 { relu1 = y }
+        }
+        XCTAssertEqual(seen, [0, 1, 4])
+        XCTAssertEqual(conv1, (net.layers[0] as! Conv2D).forward(x, mode: .inference))
+        XCTAssertTrue(conv1.data.contains { $0 < 0 })
+        XCTAssertEqual(relu1.data, conv1.data.map { max($0, 0) })
+    }
+}
