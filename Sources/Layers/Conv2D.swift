@@ -31,6 +31,12 @@ public final class Conv2D: Layer {
     /// transform-domain GEMMs are too thin to beat one im2col GEMM.
     let winograd: WinogradConvolution?
     public var usesWinograd: Bool { winograd != nil }
+    /// The direct engine for stride-1 layers with at most three input channels (conv1 of the
+    /// presets), forward only: the backward's weight gradient stays im2col + GEMM.
+    let direct: DirectConvolution?
+    public var usesDirect: Bool { direct != nil }
+    /// Per group: `DirectConvolution`'s padded image and packed weights.
+    var directWorkspace: [Float] = []
     /// Multiply-adds per image and pass in this layer's GEMMs: as executed, and as im2col + GEMM
     /// (the direct count, by which GFLOP/s figures are usually quoted) would do them.
     public var multiplyAddsPerImage: (executed: Int, direct: Int) {
@@ -48,6 +54,7 @@ public final class Conv2D: Layer {
         weight = Parameter(name: "weight", value: Tensor(zeros: [outChannels, shape.channels, k, k]))
         bias = Parameter(name: "bias", value: Tensor(zeros: [outChannels]))
         winograd = shape.channels >= 8 ? WinogradConvolution(shape: shape, outChannels: outChannels) : nil
+        direct = DirectConvolution(shape: shape, outChannels: outChannels)
     }
 
     public var inputShape: [Int] { [shape.channels, shape.height, shape.width] }
@@ -102,6 +109,10 @@ public final class Conv2D: Layer {
                 winograd.forward(input: xp.baseAddress!, count: n, weight: wp, bias: bp.baseAddress!, output: op.baseAddress!,
                                  rectified: rectified, groups: groups)
             } } } }
+            return out
+        }
+        if let direct {
+            directForward(direct, x: x, output: &out, rectified: rectified)
             return out
         }
         withGroupBuffers(groups) { buffers in

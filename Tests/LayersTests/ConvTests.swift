@@ -95,6 +95,26 @@ final class Conv2DTests: XCTestCase {
         compareWithNaive(n: 19, c: 8, h: 14, w: 14, f: 8, k: 5, s: 1, p: 2, seed: 156)
     }
 
+    /// The direct path (stride 1, at most 3 channels, output rows of 8 or more): zf-fmnist's conv1,
+    /// filter counts that are not multiples of 8, three channels, rows of exactly 8 and of 8 + 1
+    /// (the last vector overlapping), and padding wider than the kernel.
+    func testDirectPathMatchesNaiveKernels() {
+        var rng = Xoshiro256(seed: 1)
+        for (c, h, w, k, p) in [(1, 28, 28, 5, 2), (3, 32, 32, 5, 2), (1, 8, 8, 1, 0), (2, 9, 10, 3, 0), (1, 6, 6, 3, 2)] {
+            let conv = makeConv(channels: c, height: h, width: w, filters: 3, kernel: k, stride: 1, padding: p, rng: &rng)
+            XCTAssertTrue(conv.usesDirect, "C\(c) H\(h) W\(w) k\(k) p\(p)")
+        }
+        XCTAssertFalse(makeConv(channels: 4, height: 9, width: 9, filters: 3, kernel: 3, stride: 1, padding: 1, rng: &rng).usesDirect)
+        XCTAssertFalse(makeConv(channels: 1, height: 9, width: 9, filters: 3, kernel: 3, stride: 2, padding: 1, rng: &rng).usesDirect)
+        XCTAssertFalse(makeConv(channels: 1, height: 9, width: 7, filters: 3, kernel: 3, stride: 1, padding: 1, rng: &rng).usesDirect)
+        compareWithNaive(n: 3, c: 1, h: 28, w: 28, f: 32, k: 5, s: 1, p: 2, seed: 160)
+        compareWithNaive(n: 2, c: 1, h: 28, w: 28, f: 13, k: 5, s: 1, p: 2, seed: 161)
+        compareWithNaive(n: 2, c: 3, h: 32, w: 32, f: 10, k: 5, s: 1, p: 2, seed: 162)
+        compareWithNaive(n: 2, c: 2, h: 10, w: 10, f: 5, k: 3, s: 1, p: 0, seed: 163)
+        compareWithNaive(n: 3, c: 1, h: 9, w: 7, f: 9, k: 1, s: 1, p: 1, seed: 164)
+        compareWithNaive(n: 1, c: 1, h: 6, w: 6, f: 4, k: 3, s: 1, p: 3, seed: 165)
+    }
+
     /// Batch results do not depend on the batch: each image of a batch equals that image alone.
     func testBatchEqualsImagesOneByOne() {
         var rng = Xoshiro256(seed: 140)
