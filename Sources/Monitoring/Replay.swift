@@ -42,12 +42,12 @@ public struct Replay {
                 let plane = h * w
                 // Each map's peak and sum on all cores, then offered in probe order on this thread, so
                 // nothing depends on how the maps were shared out.
-                withUnsafeTemporaryAllocation(of: MapPeak.self, capacity: n * c) { peaks in
+                withUnsafeTemporaryAllocation(of: PlanePeak.self, capacity: n * c) { peaks in
                     let peaksBase = peaks.baseAddress!
                     y.data.withUnsafeBufferPointer { yp in
                         let maps = yp.baseAddress!
                         parallelRanges(n * c, minimum: 1024) { range in
-                            for m in range { (peaksBase + m).initialize(to: MapPeak(maps + m * plane, count: plane)) }
+                            for m in range { (peaksBase + m).initialize(to: PlanePeak(maps + m * plane, count: plane)) }
                         }
                     }
                     for i in 0..<n {

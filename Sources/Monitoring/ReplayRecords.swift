@@ -1,20 +1,5 @@
 // What the top-k pass of `Replay` keeps of each forward batch.
 
-/// A feature map's first maximum in row-major order, where it is, and the sum of the map.
-struct MapPeak {
-    let value: Float, at: Int, sum: Float
-
-    init(_ map: UnsafePointer<Float>, count: Int) {
-        var best = map[0], at = 0, sum: Float = 0
-        for j in 0..<count {
-            let v = map[j]
-            sum += v
-            if v > best { best = v; at = j }
-        }
-        (value, self.at, self.sum) = (best, at, sum)
-    }
-}
-
 /// Every probe's max-pooling switches from the top-k pass, per pooling layer one array per
 /// forward batch, as the layer handed them over (no copy into one probe-wide array).
 public struct RecordedSwitches {

@@ -70,3 +70,18 @@ extension SIMD4 where Scalar == Float {
 extension UnsafeMutablePointer where Pointee == Float {
     @inline(__always) func store(_ v: SIMD4<Float>) { UnsafeMutableRawPointer(self).storeBytes(of: v, as: SIMD4<Float>.self) }
 }
+
+/// Calls `body(first, count)` for the blocks of four of `count` channels, in order: a last partial
+/// block overlaps the one before it (so it too has four), and fewer than four channels are one
+/// block. Transposes to and from NCHW go a block of channels at a time, so memory sees four
+/// sequential streams, where a whole row of every channel at once made one stream per channel
+/// (32 or 64), more than the prefetcher follows: conv2's input transpose stalled on its loads.
+@inline(__always)
+public func forEachBlockOfFour(_ count: Int, _ body: (Int, Int) -> Void) {
+    guard count >= 4 else { body(0, count); return }
+    var start = 0
+    while start < count {
+        body(min(start, count - 4), 4)
+        start += 4
+    }
+}

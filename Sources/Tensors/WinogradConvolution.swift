@@ -168,9 +168,12 @@ public final class WinogradConvolution: @unchecked Sendable {
     /// One image (C, H, W) into V[ξ][tileOffset + tile][c] of a chunk with `tiles` tiles.
     private func transformInput(_ image: UnsafePointer<Float>, buffers buf: GroupBuffers, tileOffset: Int, tiles: Int) {
         let c = shape.channels, h = shape.height, w = shape.width, pad = shape.window.padding, wp = paddedWidth
-        // NCHW -> (Hp, Wp, C) interior, a row at a time; the zero border is never written.
-        for y in 0..<h {
-            transpose(rows: c, cols: w, image + y * w, srcRow: h * w, buf.padded + ((y + pad) * wp + pad) * c, dstRow: c)
+        // NCHW -> (Hp, Wp, C) interior; the zero border is never written.
+        forEachBlockOfFour(c) { c0, count in
+            for y in 0..<h {
+                transpose(rows: count, cols: w, image + c0 * h * w + y * w, srcRow: h * w,
+                          buf.padded + ((y + pad) * wp + pad) * c + c0, dstRow: c)
+            }
         }
         for ty in 0..<tilesY {
             for tx in 0..<tilesX {
@@ -194,10 +197,12 @@ public final class WinogradConvolution: @unchecked Sendable {
                               lanes: f, scratch: buf.scratch)
             }
         }
-        // (tilesY m, tilesX m, F) -> (F, outH, outW), a row at a time, dropping the tiles' overhang.
-        for y in 0..<oh {
-            transpose(rows: ow, cols: f, buf.outputTiles + y * wide * f, srcRow: f, output + y * ow, dstRow: oh * ow,
-                      bias: bias, rectified: rectified)
+        // (tilesY m, tilesX m, F) -> (F, outH, outW), dropping the tiles' overhang.
+        forEachBlockOfFour(f) { f0, count in
+            for y in 0..<oh {
+                transpose(rows: ow, cols: count, buf.outputTiles + y * wide * f + f0, srcRow: f,
+                          output + f0 * oh * ow + y * ow, dstRow: oh * ow, bias: bias + f0, rectified: rectified)
+            }
         }
     }
 
@@ -253,8 +258,10 @@ public final class WinogradConvolution: @unchecked Sendable {
         // (F, outH, outW) -> (tilesY m, tilesX m, F), zero in the tiles' overhang.
         let tilesBuffer = buf.outputTiles
         if oh < high || ow < wide { tilesBuffer.update(repeating: 0, count: high * wide * f) }
-        for y in 0..<oh {
-            transpose(rows: f, cols: ow, dy + y * ow, srcRow: oh * ow, tilesBuffer + y * wide * f, dstRow: f)
+        forEachBlockOfFour(f) { f0, count in
+            for y in 0..<oh {
+                transpose(rows: count, cols: ow, dy + f0 * oh * ow + y * ow, srcRow: oh * ow, tilesBuffer + y * wide * f + f0, dstRow: f)
+            }
         }
         for ty in 0..<tilesY {
             for tx in 0..<tilesX {
@@ -279,8 +286,11 @@ public final class WinogradConvolution: @unchecked Sendable {
             }
         }
         // (Hp, Wp, C) interior -> (C, H, W); what landed in the padding is the gradient of constants.
-        for y in 0..<h {
-            transpose(rows: w, cols: c, buf.paddedGradient + ((y + pad) * wp + pad) * c, srcRow: c, output + y * w, dstRow: h * w)
+        forEachBlockOfFour(c) { c0, count in
+            for y in 0..<h {
+                transpose(rows: w, cols: count, buf.paddedGradient + ((y + pad) * wp + pad) * c + c0, srcRow: c,
+                          output + c0 * h * w + y * w, dstRow: h * w)
+            }
         }
     }
 
