@@ -89,6 +89,8 @@ public struct TransformMatrix: Sendable {
     public let rows: Int, cols: Int
     /// (8, 8), zero outside (rows, cols).
     let padded: [Float]
+    /// The structured form of an 8 x 8 Toom-Cook input transform (Bᵀ), when it is one.
+    let paired: PairedTransform8?
 
     /// From a dense (rows, cols) matrix, or its transpose.
     public init(_ dense: [Float], rows denseRows: Int, cols denseCols: Int, transposed: Bool = false) {
@@ -98,6 +100,7 @@ public struct TransformMatrix: Sendable {
         var p = [Float](repeating: 0, count: 64)
         for i in 0..<rows { for j in 0..<cols { p[i * 8 + j] = transposed ? dense[j * denseCols + i] : dense[i * denseCols + j] } }
         padded = p
+        paired = rows == 8 && cols == 8 ? PairedTransform8(p) : nil
     }
 }
 
@@ -122,14 +125,24 @@ public func transformTile(
     r.padded.withUnsafeBufferPointer { rk in
         // scratch[i][o] = Σ_j R[o][j] in[i][j]: one 1-D transform along each input row.
         for i in 0..<l.cols {
-            transform8(rk.baseAddress!, input: input + i * inputRowStride, inputStride: inputColStride, cols: r.cols,
-                       output: scratch + i * r.rows * lanes, outputStride: lanes, rows: r.rows, sink: sink, lanes: lanes, accumulate: false)
+            if let paired = r.paired {
+                paired.apply(input: input + i * inputRowStride, inputStride: inputColStride,
+                             output: scratch + i * r.rows * lanes, outputStride: lanes, lanes: lanes, accumulate: false)
+            } else {
+                transform8(rk.baseAddress!, input: input + i * inputRowStride, inputStride: inputColStride, cols: r.cols,
+                           output: scratch + i * r.rows * lanes, outputStride: lanes, rows: r.rows, sink: sink, lanes: lanes, accumulate: false)
+            }
         }
         // out[o][j] = Σ_i L[o][i] scratch[i][j]: one along each column.
         for j in 0..<r.rows {
-            transform8(lk.baseAddress!, input: scratch + j * lanes, inputStride: r.rows * lanes, cols: l.cols,
-                       output: output + j * outputColStride, outputStride: outputRowStride, rows: l.rows, sink: sink,
-                       lanes: lanes, accumulate: accumulate)
+            if let paired = l.paired {
+                paired.apply(input: scratch + j * lanes, inputStride: r.rows * lanes,
+                             output: output + j * outputColStride, outputStride: outputRowStride, lanes: lanes, accumulate: accumulate)
+            } else {
+                transform8(lk.baseAddress!, input: scratch + j * lanes, inputStride: r.rows * lanes, cols: l.cols,
+                           output: output + j * outputColStride, outputStride: outputRowStride, rows: l.rows, sink: sink,
+                           lanes: lanes, accumulate: accumulate)
+            }
         }
     } }
 }

@@ -1,0 +1,44 @@
+import XCTest
+@testable import Tensors
+
+/// The structured Bᵀ against the dense kernel it replaces: the same transform within float
+/// rounding, for whole vectors and leftover lanes, with and without accumulation; and only the
+/// matrices with the paired pattern take it.
+final class PairedTransformTests: XCTestCase {
+    func testPairedEqualsDenseTransform() throws {
+        for (m, r) in [(4, 5), (6, 3)] {
+            let t = WinogradTransform(m: m, r: r)
+            let bt = TransformMatrix(t.bt, rows: 8, cols: 8)
+            let paired = try XCTUnwrap(bt.paired, "F(\(m), \(r))'s Bᵀ has the paired pattern")
+            XCTAssertNil(TransformMatrix(t.bt, rows: 8, cols: 8, transposed: true).paired, "B does not")
+            XCTAssertNil(PairedTransform8(Array(repeating: 1, count: 64)), "a dense matrix does not")
+            var rng = Xoshiro256(seed: UInt64(m))
+            for lanes in [8, 32, 13, 3] {
+                let input = (0..<(8 * lanes)).map { _ in rng.nextGaussian() }
+                let start = (0..<(8 * lanes)).map { _ in rng.nextGaussian() }
+                for accumulate in [false, true] {
+                    var fast = start, slow = start
+                    var sink = [Float](repeating: 0, count: lanes)
+                    input.withUnsafeBufferPointer { i in
+                        fast.withUnsafeMutableBufferPointer { o in
+                            paired.apply(input: i.baseAddress!, inputStride: lanes, output: o.baseAddress!, outputStride: lanes,
+                                         lanes: lanes, accumulate: accumulate)
+                        }
+                        bt.padded.withUnsafeBufferPointer { k in
+                            slow.withUnsafeMutableBufferPointer { o in
+                                sink.withUnsafeMutableBufferPointer { s in
+                                    transform8(k.baseAddress!, input: i.baseAddress!, inputStride: lanes, cols: 8, output: o.baseAddress!,
+                                               outputStride: lanes, rows: 8, sink: s.baseAddress!, lanes: lanes, accumulate: accumulate)
+                                }
+                            }
+                        }
+                    }
+                    for (a, b) in zip(fast, slow) {
+                        XCTAssertEqual(a, b, accuracy: 1e-5 * max(1, abs(b)), "F(\(m), \(r)) lanes \(lanes) accumulate \(accumulate)")
+                    }
+                    XCTAssertNotEqual(fast, start)
+                }
+            }
+        }
+    }
+}
