@@ -63,6 +63,13 @@ private func transpose4x4(_ src: UnsafePointer<Float>, srcRow: Int, _ dst: Unsaf
     store(3, SIMD4(t2[2], t2[3], t3[2], t3[3]))
 }
 
+extension SIMD4 where Scalar == Float {
+    @inline(__always) static func load(_ p: UnsafePointer<Float>) -> Self { UnsafeRawPointer(p).loadUnaligned(as: Self.self) }
+}
+
+extension UnsafeMutablePointer where Pointee == Float {
+    @inline(__always) func store(_ v: SIMD4<Float>) { UnsafeMutableRawPointer(self).storeBytes(of: v, as: SIMD4<Float>.self) }
+}
 
 /// Calls `body(first, count)` for the blocks of four of `count` channels, in order: a last partial
 /// block overlaps the one before it (so it too has four), and fewer than four channels are one
