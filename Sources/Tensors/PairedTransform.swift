@@ -90,3 +90,78 @@ struct PairedTransform8: Sendable {
         }
     }
 }
+
+/// F(4, 5)'s 4 x 8 output transform Aᵀ through its structure, the column-wise counterpart of
+/// `PairedTransform8`: columns 1-6 evaluate at ±a in pairs, so row i weighs a pair's two inputs
+/// equally when i is even and oppositely when i is odd. With s = d₂ₚ₊₁ + d₂ₚ₊₂ and t = d₂ₚ₊₁ - d₂ₚ₊₂,
+/// even rows combine the three s and odd rows the three t; column 0 (the point 0) enters row 0 only,
+/// column 7 (infinity) the last row only. 20 operations per output vector where the dense 4 x 8
+/// kernel does 32 FMAs; the output transform was the larger of conv2's two after Bᵀ was paired.
+///
+/// Coefficients are read from the matrix; `init` returns nil for any other pattern.
+struct PairedColumns4x8: Sendable {
+    /// Row i's coefficient of pair p's first column, as (row 0, row 1, row 2, row 3) per pair.
+    let pairs: [SIMD4<Float>]
+    /// Row 0's coefficient of column 0 and row 3's of column 7.
+    let pointZero: Float, infinity: Float
+
+    init?(_ k: [Float], rows: Int, cols: Int) {
+        guard rows == 4, cols == 8, k.count == 64 else { return nil }
+        func at(_ r: Int, _ c: Int) -> Float { k[r * 8 + c] }
+        for r in 1..<4 where at(r, 0) != 0 { return nil }
+        for r in 0..<3 where at(r, 7) != 0 { return nil }
+        var pairs: [SIMD4<Float>] = []
+        for p in 0..<3 {
+            let a = 2 * p + 1, b = a + 1
+            for r in 0..<4 where at(r, b) != (r % 2 == 0 ? at(r, a) : -at(r, a)) { return nil }
+            pairs.append(SIMD4(at(0, a), at(1, a), at(2, a), at(3, a)))
+        }
+        self.pairs = pairs
+        (pointZero, infinity) = (at(0, 0), at(3, 7))
+    }
+
+    /// out_o (+)= Σ_j K[o][j] in_j for the eight inputs `inputStride` apart and the four outputs
+    /// `outputStride` apart, each `lanes` floats.
+    @inline(__always)
+    func apply(input: UnsafePointer<Float>, inputStride: Int, output: UnsafeMutablePointer<Float>, outputStride: Int,
+               lanes: Int, accumulate: Bool) {
+        typealias V = SIMD8<Float>
+        let z = V(repeating: pointZero), w = V(repeating: infinity)
+        let p0 = (V(repeating: pairs[0][0]), V(repeating: pairs[0][1]), V(repeating: pairs[0][2]), V(repeating: pairs[0][3]))
+        let p1 = (V(repeating: pairs[1][0]), V(repeating: pairs[1][1]), V(repeating: pairs[1][2]), V(repeating: pairs[1][3]))
+        let p2 = (V(repeating: pairs[2][0]), V(repeating: pairs[2][1]), V(repeating: pairs[2][2]), V(repeating: pairs[2][3]))
+        @inline(__always) func put(_ row: Int, _ c: Int, _ v: V) {
+            let p = output + row * outputStride + c
+            p.store(accumulate ? V.load(p) + v : v)
+        }
+        var c = 0
+        while c + 8 <= lanes {
+            let d0 = V.load(input + c), d1 = V.load(input + inputStride + c), d2 = V.load(input + 2 * inputStride + c)
+            let d3 = V.load(input + 3 * inputStride + c), d4 = V.load(input + 4 * inputStride + c)
+            let d5 = V.load(input + 5 * inputStride + c), d6 = V.load(input + 6 * inputStride + c), d7 = V.load(input + 7 * inputStride + c)
+            let s0 = d1 + d2, t0 = d1 - d2, s1 = d3 + d4, t1 = d3 - d4, s2 = d5 + d6, t2 = d5 - d6
+            put(0, c, (z * d0).plusProduct(p0.0, s0).plusProduct(p1.0, s1).plusProduct(p2.0, s2))
+            put(1, c, (p0.1 * t0).plusProduct(p1.1, t1).plusProduct(p2.1, t2))
+            put(2, c, (p0.2 * s0).plusProduct(p1.2, s1).plusProduct(p2.2, s2))
+            put(3, c, (p0.3 * t0).plusProduct(p1.3, t1).plusProduct(p2.3, t2).plusProduct(w, d7))
+            c += 8
+        }
+        // Lanes past the last whole vector, one at a time in the same order.
+        while c < lanes {
+            var d = [Float](repeating: 0, count: 8)
+            for j in 0..<8 { d[j] = input[j * inputStride + c] }
+            let s = [d[1] + d[2], d[3] + d[4], d[5] + d[6]], t = [d[1] - d[2], d[3] - d[4], d[5] - d[6]]
+            let out: [Float] = [
+                (pointZero * d[0]).plusProduct(pairs[0][0], s[0]).plusProduct(pairs[1][0], s[1]).plusProduct(pairs[2][0], s[2]),
+                (pairs[0][1] * t[0]).plusProduct(pairs[1][1], t[1]).plusProduct(pairs[2][1], t[2]),
+                (pairs[0][2] * s[0]).plusProduct(pairs[1][2], s[1]).plusProduct(pairs[2][2], s[2]),
+                (pairs[0][3] * t[0]).plusProduct(pairs[1][3], t[1]).plusProduct(pairs[2][3], t[2]).plusProduct(infinity, d[7]),
+            ]
+            for j in 0..<4 {
+                let p = output + j * outputStride + c
+                p.pointee = accumulate ? p.pointee + out[j] : out[j]
+            }
+            c += 1
+        }
+    }
+}

@@ -91,6 +91,8 @@ public struct TransformMatrix: Sendable {
     let padded: [Float]
     /// The structured form of an 8 x 8 Toom-Cook input transform (Bᵀ), when it is one.
     let paired: PairedTransform8?
+    /// The structured form of F(4, 5)'s 4 x 8 output transform (Aᵀ), when it is one.
+    let pairedColumns: PairedColumns4x8?
 
     /// From a dense (rows, cols) matrix, or its transpose.
     public init(_ dense: [Float], rows denseRows: Int, cols denseCols: Int, transposed: Bool = false) {
@@ -101,6 +103,7 @@ public struct TransformMatrix: Sendable {
         for i in 0..<rows { for j in 0..<cols { p[i * 8 + j] = transposed ? dense[j * denseCols + i] : dense[i * denseCols + j] } }
         padded = p
         paired = rows == 8 && cols == 8 ? PairedTransform8(p) : nil
+        pairedColumns = PairedColumns4x8(p, rows: rows, cols: cols)
     }
 }
 
@@ -128,6 +131,9 @@ public func transformTile(
             if let paired = r.paired {
                 paired.apply(input: input + i * inputRowStride, inputStride: inputColStride,
                              output: scratch + i * r.rows * lanes, outputStride: lanes, lanes: lanes, accumulate: false)
+            } else if let paired = r.pairedColumns {
+                paired.apply(input: input + i * inputRowStride, inputStride: inputColStride,
+                             output: scratch + i * r.rows * lanes, outputStride: lanes, lanes: lanes, accumulate: false)
             } else {
                 transform8(rk.baseAddress!, input: input + i * inputRowStride, inputStride: inputColStride, cols: r.cols,
                            output: scratch + i * r.rows * lanes, outputStride: lanes, rows: r.rows, sink: sink, lanes: lanes, accumulate: false)
@@ -136,6 +142,9 @@ public func transformTile(
         // out[o][j] = Σ_i L[o][i] scratch[i][j]: one along each column.
         for j in 0..<r.rows {
             if let paired = l.paired {
+                paired.apply(input: scratch + j * lanes, inputStride: r.rows * lanes,
+                             output: output + j * outputColStride, outputStride: outputRowStride, lanes: lanes, accumulate: accumulate)
+            } else if let paired = l.pairedColumns {
                 paired.apply(input: scratch + j * lanes, inputStride: r.rows * lanes,
                              output: output + j * outputColStride, outputStride: outputRowStride, lanes: lanes, accumulate: accumulate)
             } else {

@@ -41,4 +41,40 @@ final class PairedTransformTests: XCTestCase {
             }
         }
     }
+
+    /// The structured Aᵀ of F(4, 5) against the dense 4 x 8 kernel, the same way.
+    func testPairedColumnsEqualsDenseTransform() throws {
+        let t = WinogradTransform(m: 4, r: 5)
+        let at = TransformMatrix(t.at, rows: 4, cols: 8)
+        let paired = try XCTUnwrap(at.pairedColumns, "F(4, 5)'s Aᵀ has the paired-column pattern")
+        XCTAssertNil(TransformMatrix(t.at, rows: 4, cols: 8, transposed: true).pairedColumns, "A does not")
+        XCTAssertNil(TransformMatrix(WinogradTransform(m: 6, r: 3).at, rows: 6, cols: 8).pairedColumns, "F(6, 3)'s 6 x 8 Aᵀ keeps the dense kernel")
+        var rng = Xoshiro256(seed: 45)
+        for lanes in [8, 64, 13, 3] {
+            let input = (0..<(8 * lanes)).map { _ in rng.nextGaussian() }
+            let start = (0..<(4 * lanes)).map { _ in rng.nextGaussian() }
+            for accumulate in [false, true] {
+                var fast = start, slow = start
+                var sink = [Float](repeating: 0, count: lanes)
+                input.withUnsafeBufferPointer { i in
+                    fast.withUnsafeMutableBufferPointer { o in
+                        paired.apply(input: i.baseAddress!, inputStride: lanes, output: o.baseAddress!, outputStride: lanes,
+                                     lanes: lanes, accumulate: accumulate)
+                    }
+                    at.padded.withUnsafeBufferPointer { k in
+                        slow.withUnsafeMutableBufferPointer { o in
+                            sink.withUnsafeMutableBufferPointer { s in
+                                transform8(k.baseAddress!, input: i.baseAddress!, inputStride: lanes, cols: 8, output: o.baseAddress!,
+                                           outputStride: lanes, rows: 4, sink: s.baseAddress!, lanes: lanes, accumulate: accumulate)
+                            }
+                        }
+                    }
+                }
+                for (a, b) in zip(fast, slow) {
+                    XCTAssertEqual(a, b, accuracy: 1e-5 * max(1, abs(b)), "lanes \(lanes) accumulate \(accumulate)")
+                }
+                XCTAssertNotEqual(fast, start)
+            }
+        }
+    }
 }
