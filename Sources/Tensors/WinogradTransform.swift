@@ -105,6 +105,23 @@ public struct TransformMatrix: Sendable {
         paired = rows == 8 && cols == 8 ? PairedTransform8(p) : nil
         pairedColumns = PairedColumns4x8(p, rows: rows, cols: cols)
     }
+
+    /// One 1-D transform, out_o (+)= Σ_j K[o][j] in_j, through the structured kernel this matrix has
+    /// one for, else the dense `transform8` (whose missing outputs go to `sink`).
+    @inline(__always)
+    func apply(input: UnsafePointer<Float>, inputStride: Int, output: UnsafeMutablePointer<Float>, outputStride: Int,
+               sink: UnsafeMutablePointer<Float>, lanes: Int, accumulate: Bool) {
+        if let paired {
+            paired.apply(input: input, inputStride: inputStride, output: output, outputStride: outputStride, lanes: lanes, accumulate: accumulate)
+        } else if let pairedColumns {
+            pairedColumns.apply(input: input, inputStride: inputStride, output: output, outputStride: outputStride, lanes: lanes, accumulate: accumulate)
+        } else {
+            padded.withUnsafeBufferPointer { k in
+                transform8(k.baseAddress!, input: input, inputStride: inputStride, cols: cols,
+                           output: output, outputStride: outputStride, rows: rows, sink: sink, lanes: lanes, accumulate: accumulate)
+            }
+        }
+    }
 }
 
 /// Lines of `lanes` floats that `transformTile` needs as scratch: an 8 x 8 tile and a sink.
@@ -124,34 +141,14 @@ public func transformTile(
     lanes: Int, scratch: UnsafeMutablePointer<Float>, accumulate: Bool = false
 ) {
     let sink = scratch + 64 * lanes
-    l.padded.withUnsafeBufferPointer { lk in
-    r.padded.withUnsafeBufferPointer { rk in
-        // scratch[i][o] = Σ_j R[o][j] in[i][j]: one 1-D transform along each input row.
-        for i in 0..<l.cols {
-            if let paired = r.paired {
-                paired.apply(input: input + i * inputRowStride, inputStride: inputColStride,
-                             output: scratch + i * r.rows * lanes, outputStride: lanes, lanes: lanes, accumulate: false)
-            } else if let paired = r.pairedColumns {
-                paired.apply(input: input + i * inputRowStride, inputStride: inputColStride,
-                             output: scratch + i * r.rows * lanes, outputStride: lanes, lanes: lanes, accumulate: false)
-            } else {
-                transform8(rk.baseAddress!, input: input + i * inputRowStride, inputStride: inputColStride, cols: r.cols,
-                           output: scratch + i * r.rows * lanes, outputStride: lanes, rows: r.rows, sink: sink, lanes: lanes, accumulate: false)
-            }
-        }
-        // out[o][j] = Σ_i L[o][i] scratch[i][j]: one along each column.
-        for j in 0..<r.rows {
-            if let paired = l.paired {
-                paired.apply(input: scratch + j * lanes, inputStride: r.rows * lanes,
-                             output: output + j * outputColStride, outputStride: outputRowStride, lanes: lanes, accumulate: accumulate)
-            } else if let paired = l.pairedColumns {
-                paired.apply(input: scratch + j * lanes, inputStride: r.rows * lanes,
-                             output: output + j * outputColStride, outputStride: outputRowStride, lanes: lanes, accumulate: accumulate)
-            } else {
-                transform8(lk.baseAddress!, input: scratch + j * lanes, inputStride: r.rows * lanes, cols: l.cols,
-                           output: output + j * outputColStride, outputStride: outputRowStride, rows: l.rows, sink: sink,
-                           lanes: lanes, accumulate: accumulate)
-            }
-        }
-    } }
+    // scratch[i][o] = Σ_j R[o][j] in[i][j]: one 1-D transform along each input row.
+    for i in 0..<l.cols {
+        r.apply(input: input + i * inputRowStride, inputStride: inputColStride,
+                output: scratch + i * r.rows * lanes, outputStride: lanes, sink: sink, lanes: lanes, accumulate: false)
+    }
+    // out[o][j] = Σ_i L[o][i] scratch[i][j]: one along each column.
+    for j in 0..<r.rows {
+        l.apply(input: scratch + j * lanes, inputStride: r.rows * lanes,
+                output: output + j * outputColStride, outputStride: outputRowStride, sink: sink, lanes: lanes, accumulate: accumulate)
+    }
 }
