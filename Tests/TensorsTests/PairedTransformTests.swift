@@ -1,9 +1,9 @@
 import XCTest
 @testable import Tensors
 
-/// The structured Bᵀ against the dense kernel it replaces: the same transform within float
+/// The structured transforms against the dense kernel they replace: the same transform within float
 /// rounding, for whole vectors and leftover lanes, with and without accumulation; and only the
-/// matrices with the paired pattern take it.
+/// matrices with the pattern take them.
 final class PairedTransformTests: XCTestCase {
     func testPairedEqualsDenseTransform() throws {
         for (m, r) in [(4, 5), (6, 3)] {
@@ -13,31 +13,8 @@ final class PairedTransformTests: XCTestCase {
             XCTAssertNil(TransformMatrix(t.bt, rows: 8, cols: 8, transposed: true).paired, "B does not")
             XCTAssertNil(PairedTransform8(Array(repeating: 1, count: 64)), "a dense matrix does not")
             var rng = Xoshiro256(seed: UInt64(m))
-            for lanes in [8, 32, 13, 3] {
-                let input = (0..<(8 * lanes)).map { _ in rng.nextGaussian() }
-                let start = (0..<(8 * lanes)).map { _ in rng.nextGaussian() }
-                for accumulate in [false, true] {
-                    var fast = start, slow = start
-                    var sink = [Float](repeating: 0, count: lanes)
-                    input.withUnsafeBufferPointer { i in
-                        fast.withUnsafeMutableBufferPointer { o in
-                            paired.apply(input: i.baseAddress!, inputStride: lanes, output: o.baseAddress!, outputStride: lanes,
-                                         lanes: lanes, accumulate: accumulate)
-                        }
-                        bt.padded.withUnsafeBufferPointer { k in
-                            slow.withUnsafeMutableBufferPointer { o in
-                                sink.withUnsafeMutableBufferPointer { s in
-                                    transform8(k.baseAddress!, input: i.baseAddress!, inputStride: lanes, cols: 8, output: o.baseAddress!,
-                                               outputStride: lanes, rows: 8, sink: s.baseAddress!, lanes: lanes, accumulate: accumulate)
-                                }
-                            }
-                        }
-                    }
-                    for (a, b) in zip(fast, slow) {
-                        XCTAssertEqual(a, b, accuracy: 1e-5 * max(1, abs(b)), "F(\(m), \(r)) lanes \(lanes) accumulate \(accumulate)")
-                    }
-                    XCTAssertNotEqual(fast, start)
-                }
+            assertMatchesDense(bt, lanes: [8, 32, 13, 3], rng: &rng, "F(\(m), \(r)) Bᵀ") {
+                paired.apply(input: $0, inputStride: $2, output: $1, outputStride: $2, lanes: $2, accumulate: $3)
             }
         }
     }
@@ -50,30 +27,37 @@ final class PairedTransformTests: XCTestCase {
         XCTAssertNil(TransformMatrix(t.at, rows: 4, cols: 8, transposed: true).pairedColumns, "A does not")
         XCTAssertNil(TransformMatrix(WinogradTransform(m: 6, r: 3).at, rows: 6, cols: 8).pairedColumns, "F(6, 3)'s 6 x 8 Aᵀ keeps the dense kernel")
         var rng = Xoshiro256(seed: 45)
-        for lanes in [8, 64, 13, 3] {
-            let input = (0..<(8 * lanes)).map { _ in rng.nextGaussian() }
-            let start = (0..<(4 * lanes)).map { _ in rng.nextGaussian() }
+        assertMatchesDense(at, lanes: [8, 64, 13, 3], rng: &rng, "F(4, 5) Aᵀ") {
+            paired.apply(input: $0, inputStride: $2, output: $1, outputStride: $2, lanes: $2, accumulate: $3)
+        }
+    }
+
+    /// `structured(input, output, lanes, accumulate)` against `transform8` with `matrix`'s coefficients,
+    /// on random inputs and starting outputs, `lanes` floats apart.
+    private func assertMatchesDense(_ matrix: TransformMatrix, lanes laneCounts: [Int], rng: inout Xoshiro256, _ label: String,
+                                    structured: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Bool) -> Void,
+                                    file: StaticString = #filePath, line: UInt = #line) {
+        for lanes in laneCounts {
+            let input = (0..<(matrix.cols * lanes)).map { _ in rng.nextGaussian() }
+            let start = (0..<(matrix.rows * lanes)).map { _ in rng.nextGaussian() }
             for accumulate in [false, true] {
                 var fast = start, slow = start
                 var sink = [Float](repeating: 0, count: lanes)
                 input.withUnsafeBufferPointer { i in
-                    fast.withUnsafeMutableBufferPointer { o in
-                        paired.apply(input: i.baseAddress!, inputStride: lanes, output: o.baseAddress!, outputStride: lanes,
-                                     lanes: lanes, accumulate: accumulate)
-                    }
-                    at.padded.withUnsafeBufferPointer { k in
+                    fast.withUnsafeMutableBufferPointer { o in structured(i.baseAddress!, o.baseAddress!, lanes, accumulate) }
+                    matrix.padded.withUnsafeBufferPointer { k in
                         slow.withUnsafeMutableBufferPointer { o in
                             sink.withUnsafeMutableBufferPointer { s in
-                                transform8(k.baseAddress!, input: i.baseAddress!, inputStride: lanes, cols: 8, output: o.baseAddress!,
-                                           outputStride: lanes, rows: 4, sink: s.baseAddress!, lanes: lanes, accumulate: accumulate)
+                                transform8(k.baseAddress!, input: i.baseAddress!, inputStride: lanes, cols: matrix.cols, output: o.baseAddress!,
+                                           outputStride: lanes, rows: matrix.rows, sink: s.baseAddress!, lanes: lanes, accumulate: accumulate)
                             }
                         }
                     }
                 }
                 for (a, b) in zip(fast, slow) {
-                    XCTAssertEqual(a, b, accuracy: 1e-5 * max(1, abs(b)), "lanes \(lanes) accumulate \(accumulate)")
+                    XCTAssertEqual(a, b, accuracy: 1e-5 * max(1, abs(b)), "\(label) lanes \(lanes) accumulate \(accumulate)", file: file, line: line)
                 }
-                XCTAssertNotEqual(fast, start)
+                XCTAssertNotEqual(fast, start, file: file, line: line)
             }
         }
     }
