@@ -20,19 +20,17 @@ extension Conv2D {
             parallelFor(groups) { g in
                 let images = stride(from: g, to: n, by: groups)
                 let limit = images.underestimatedCount * p / 4
-                withUnsafeTemporaryAllocation(of: Bool.self, capacity: p) { marked in
-                    marked.initialize(repeating: false)
+                withUnsafeTemporaryAllocation(of: UInt32.self, capacity: p) { scratch in
+                withUnsafeTemporaryAllocation(of: Int32.self, capacity: p) { positions in
                     var found: [(image: Int, position: Int)] = []
                     for j in images {
-                        for o in 0..<f { Self.markNonzero(d.baseAddress! + (j * f + o) * p, count: p, marked.baseAddress!) }
-                        for pos in 0..<p where marked[pos] {
-                            found.append((j, pos))
-                            marked[pos] = false
-                        }
+                        let a = nonzeroColumns(d.baseAddress! + j * f * p, rows: f, columns: p,
+                                               scratch: scratch.baseAddress!, positions: positions.baseAddress!)
+                        for i in 0..<a { found.append((j, Int(positions[i]))) }
                         if found.count > limit { denseFlags[g] = true; return }
                     }
                     activeLists[g] = found
-                }
+                } }
             }
         } } }
         guard !dense.contains(true) else { return nil }
@@ -75,23 +73,5 @@ extension Conv2D {
             }
         } } }
         return dx
-    }
-
-    /// Sets `marked[q]` where `row[q]` (q < count) is nonzero. Almost all of a projection's dy is
-    /// zero, so eight values are tested at once, as bit patterns: a value is nonzero when its bits
-    /// without the sign are.
-    @inline(__always)
-    private static func markNonzero(_ row: UnsafePointer<Float>, count p: Int, _ marked: UnsafeMutablePointer<Bool>) {
-        let bits = UnsafeRawPointer(row).assumingMemoryBound(to: UInt32.self)
-        var pos = 0
-        while pos + 8 <= p {
-            let any = bits[pos] | bits[pos + 1] | bits[pos + 2] | bits[pos + 3]
-                | bits[pos + 4] | bits[pos + 5] | bits[pos + 6] | bits[pos + 7]
-            if any << 1 != 0 {
-                for q in pos..<(pos + 8) where row[q] != 0 { marked[q] = true }
-            }
-            pos += 8
-        }
-        while pos < p { if row[pos] != 0 { marked[pos] = true }; pos += 1 }
     }
 }
