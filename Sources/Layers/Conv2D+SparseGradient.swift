@@ -53,7 +53,7 @@ extension Conv2D {
                         for o in 0..<f { compact[i * f + o] = db[(item.image * f + o) * p + item.position] }
                     }
                     // Each active position's column of W^T dy, as a row.
-                    serialGEMM(m: a, n: kk, k: f, a: compact, lda: f, b: wb, ldb: kk, c: columns, ldc: kk)
+                    smallGEMM(m: a, n: kk, k: f, a: compact, aRow: f, aCol: 1, b: wb, ldb: kk, c: columns, ldc: kk, accumulate: false)
                     for (i, item) in items.enumerated() {
                         let oy = item.position / ow, ox = item.position % ow
                         let image = dxb + item.image * inputSize, column = columns + i * kk

@@ -57,6 +57,19 @@ public final class Conv2D: Layer {
         direct = DirectConvolution(shape: shape, outChannels: outChannels)
     }
 
+    /// A conv over `shape` with another layer's parameters and no Winograd or direct engine: a
+    /// window of that layer for `ReceptiveCrop`.
+    init(name: String?, shape: ConvShape, outChannels: Int, sharing weight: Parameter, _ bias: Parameter) {
+        precondition(weight.value.shape == [outChannels, shape.channels, shape.window.kernel, shape.window.kernel])
+        self.name = name
+        self.shape = shape
+        self.outChannels = outChannels
+        self.weight = weight
+        self.bias = bias
+        winograd = nil
+        direct = nil
+    }
+
     public var inputShape: [Int] { [shape.channels, shape.height, shape.width] }
     public var outputShape: [Int] { [outChannels, shape.outHeight, shape.outWidth] }
     public var window: WindowGeometry? { shape.window }
@@ -138,7 +151,7 @@ public final class Conv2D: Layer {
     }
 
     /// Without parameter gradients only `dy` is needed (the map is linear), so a deconvnet can
-    /// run this backward without a forward pass of its own (see `Network.restoreForDeconvnet`).
+    /// run this backward without a forward pass of its own (see `ReceptiveCrop`).
     public func backward(_ dy: Tensor, rule: BackwardRule, accumulateParameterGradients: Bool) -> Tensor {
         let x = savedInput
         let n = accumulateParameterGradients ? x.shape[0] : dy.shape[0]
@@ -176,7 +189,9 @@ public final class Conv2D: Layer {
                     }
                     guard inputGradient else { continue }
                     // dCols (K, P) = W^T (K, F) x dY (F, P): the transposed convolution.
-                    serialGEMM(transposeA: true, m: kk, n: p, k: f, a: wb, lda: kk, b: dyj, ldb: p, c: buf.columnGradient, ldc: p)
+                    // (Small enough for `smallGEMM`, which skips OpenBLAS's packing: measured on the
+                    // monitor's conv1 windows, 25 x 225 x 32 per projection.)
+                    smallGEMM(m: kk, n: p, k: f, a: wb, aRow: 1, aCol: kk, b: dyj, ldb: p, c: buf.columnGradient, ldc: p, accumulate: false)
                     col2im(shape, columns: buf.columnGradient, ld: p, image: dxb + j * inSize)
                 }
             }

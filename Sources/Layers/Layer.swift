@@ -60,6 +60,10 @@ public protocol Layer: AnyObject {
     /// allocation. Copy-on-write keeps them safe when someone else does hold the tensor.
     func forward(inPlace x: inout Tensor, mode: ForwardMode)
     func backward(inPlace dy: inout Tensor, rule: BackwardRule, accumulateParameterGradients: Bool)
+
+    /// This layer restricted to the unpadded window of its input that an `output`-sized window of
+    /// its output sees, sharing its weights (see `ReceptiveCrop`); nil for layers without planes.
+    func cropped(toOutput output: (height: Int, width: Int)) -> (any Layer)?
 }
 
 extension Layer {
@@ -68,6 +72,7 @@ extension Layer {
         dy = backward(dy, rule: rule, accumulateParameterGradients: accumulateParameterGradients)
     }
     public var window: WindowGeometry? { nil }
+    public func cropped(toOutput output: (height: Int, width: Int)) -> (any Layer)? { nil }
     public var parameters: [Parameter] { [] }
     public var name: String? { nil }
 }

@@ -75,8 +75,9 @@ public final class MaxPool2D: Layer {
         return switches
     }
 
-    /// Installs switches recorded by an earlier forward (`batch` samples, (batch, C, outH, outW)),
-    /// so a deconvnet can unpool without running the forward again.
+    /// Installs switches for `batch` samples, (batch, C, outH, outW), so a deconvnet can unpool
+    /// without running the forward: recorded by an earlier forward, or translated into a window
+    /// (`cropSwitches`), where -1 routes a value nowhere.
     public func restore(switches recorded: [Int32], batch: Int) {
         precondition(recorded.count == batch * channels * outHeight * outWidth, "maxpool restore: \(recorded.count) switches for batch \(batch)")
         switches = recorded
@@ -97,7 +98,8 @@ public final class MaxPool2D: Layer {
                     for pl in planes {
                         let d = db + pl * outPlane, s = sb + pl * outPlane, dst = xb + pl * plane
                         dst.update(repeating: 0, count: plane)
-                        for i in 0..<outPlane { dst[Int(s[i])] += d[i] }
+                        // A negative switch (a `ReceptiveCrop` window's position outside the plane) routes nowhere.
+                        for i in 0..<outPlane where s[i] >= 0 { dst[Int(s[i])] += d[i] }
                     }
                 }
             } }

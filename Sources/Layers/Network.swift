@@ -208,16 +208,3 @@ extension Network {
         return y
     }
 }
-
-extension Network {
-    /// Prepares a deconvnet backward for `batch` samples without a forward pass: with the
-    /// `deconvnet` rule the only forward state any layer uses is the max-pooling switches
-    /// (ReLU rectifies the signal itself; conv and linear are linear). `switches` maps each
-    /// pooling layer's index to its (batch, C, outH, outW) switches, as recorded by a forward.
-    public func restoreForDeconvnet(batch: Int, switches: [Int: [Int32]]) {
-        for (index, recorded) in switches {
-            guard let pool = layers[index] as? MaxPool2D else { preconditionFailure("layer \(index) is not a maxpool") }
-            pool.restore(switches: recorded, batch: batch)
-        }
-    }
-}

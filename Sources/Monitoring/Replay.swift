@@ -81,36 +81,59 @@ public struct Replay {
         return SnapshotAnalysis(epoch: epoch, step: step, probes: p, layers: layers)
     }
 
-    /// (C, k, inC, H, W) projections of `top` at `block`'s output, batched: each item gets its
-    /// probe's pooling switches from the top-k pass, then a seed holding only the chosen activation
-    /// goes back down the network's own backward with `BackwardRule.deconvnet`. The seed reaches
-    /// only its receptive field, which the conv layers' column-sparse input gradient exploits.
+    /// (C, k, inC, H, W) projections of `top` at `block`'s output, batched. Each activation goes
+    /// down the same backward with `BackwardRule.deconvnet`, run on the layers restricted to its
+    /// receptive field (`ReceptiveCrop`): a seed holding only the chosen activation, its probe's
+    /// pooling switches from the top-k pass translated into the windows, and the bottom window's
+    /// in-image part pasted into the projection, which is zero elsewhere.
     public func project(block: ConvBlock, top: [[Activation]], switches recorded: RecordedSwitches) -> Tensor {
         let shape = probes.imageShape, imageSize = shape.reduce(1, *)
-        let (c, h, w) = (block.outputShape[0], block.outputShape[1], block.outputShape[2])
+        let (inC, height, width) = (shape[0], shape[1], shape[2])
+        let c = block.outputShape[0]
         let items: [(channel: Int, slot: Int, act: Activation)] = top.enumerated().flatMap { ch, acts in
             acts.enumerated().map { (ch, $0, $1) }
         }
-        let pools = recorded.layers.filter { $0 <= block.outputIndex }
+        // Only conv, relu, maxpool and dropout can come before a conv block, and all have windows.
+        guard let crop = network.receptiveCrop(top: block.outputIndex) else { preconditionFailure("no receptive crop below \(block.name)") }
+        let pools = recorded.layers.filter { $0 <= block.outputIndex }.sorted().map {
+            (index: $0, full: network.layers[$0] as! MaxPool2D, window: crop.layers[$0] as! MaxPool2D)
+        }
+        let bottom = crop.extents[0]
         var out = Tensor(zeros: [c, k] + shape)
         for start in stride(from: 0, to: items.count, by: projectionBatchSize) {
             let chunk = items[start..<min(items.count, start + projectionBatchSize)]
-            var seed = Tensor(zeros: [chunk.count, c, h, w])
-            var switches: [Int: [Int32]] = [:]
-            for index in pools {
-                var gathered = [Int32]()
-                gathered.reserveCapacity(chunk.count * recorded.perImage[index]!)
-                for item in chunk { gathered += recorded.switches(layer: index, image: item.act.image) }
-                switches[index] = gathered
+            let origins = chunk.map { crop.origins(y: $0.act.y, x: $0.act.x) }
+            var seed = Tensor(zeros: [chunk.count, c, 1, 1])
+            for (j, item) in chunk.enumerated() { seed.data[j * c + item.channel] = item.act.value }
+            for pool in pools {
+                let per = pool.window.outputShape.reduce(1, *)
+                let switches = [Int32](unsafeUninitializedCapacity: chunk.count * per) { buffer, initialized in
+                    let base = buffer.baseAddress!
+                    parallelRanges(chunk.count, minimum: 8) { range in
+                        for j in range {
+                            let item = chunk[chunk.startIndex + j]
+                            recorded.switches(layer: pool.index, image: item.act.image).withUnsafeBufferPointer { full in
+                                pool.full.cropSwitches(full.baseAddress!, to: pool.window, output: origins[j][pool.index + 1],
+                                                       input: origins[j][pool.index], into: base + j * per)
+                            }
+                        }
+                    }
+                    initialized = chunk.count * per
+                }
+                pool.window.restore(switches: switches, batch: chunk.count)
             }
+            let projected = crop.deconvnet(seed)   // (n, inC, bottom.height, bottom.width)
             for (j, item) in chunk.enumerated() {
-                seed.data[((j * c + item.channel) * h + item.act.y) * w + item.act.x] = item.act.value
-            }
-            network.restoreForDeconvnet(batch: chunk.count, switches: switches)
-            let projected = network.backward(seed, from: block.outputIndex, rule: .deconvnet, accumulateParameterGradients: false)
-            for (j, item) in chunk.enumerated() {
-                let dst = (item.channel * k + item.slot) * imageSize
-                out.data.replaceSubrange(dst..<dst + imageSize, with: projected.data[j * imageSize..<(j + 1) * imageSize])
+                let dst = (item.channel * k + item.slot) * imageSize, origin = origins[j][0]
+                let rows = max(0, -origin.row)..<min(bottom.height, height - origin.row)
+                let cols = max(0, -origin.col)..<min(bottom.width, width - origin.col)
+                for ch in 0..<inC {
+                    for r in rows {
+                        let from = ((j * inC + ch) * bottom.height + r) * bottom.width
+                        let to = dst + (ch * height + origin.row + r) * width + origin.col
+                        for x in cols { out.data[to + x] = projected.data[from + x] }
+                    }
+                }
             }
         }
         return out

@@ -11,19 +11,24 @@ import COpenBLAS
 /// multiplying. Measured on the forward's shape, 16,384 calls: `cblas_sgemm` 47-64 GFLOP/s, this
 /// kernel 85 (one core; the 1024³ peak is 89). Register tiles of 4 rows x 16 columns (8 SIMD8
 /// accumulators: FMA latency 4 x 2 pipes; see `plusProduct` for builds without FMA), B's row read once per 4 rows, each A element broadcast.
-/// C is written, not read, unless accumulating, so no zeroing pass is needed. Widths that are not a
-/// multiple of 8 go to OpenBLAS.
+/// C is written, not read, unless accumulating, so no zeroing pass is needed. The columns past the
+/// last multiple of 8 are summed one by one; widths under 8 go to OpenBLAS.
 public func smallGEMM(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, aRow: Int, aCol: Int,
                       b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool) {
     guard m > 0, n > 0 else { return }
-    guard n % 8 == 0, k > 0 else {
-        precondition(aCol == 1 || aRow == 1, "smallGEMM: OpenBLAS needs A or Aᵀ row-major")
-        serialGEMM(transposeA: aCol != 1, m: m, n: n, k: k, a: a, lda: aCol == 1 ? aRow : aCol,
+    guard n >= 8, k > 0 else {
+        // A as row-major A or Aᵀ for OpenBLAS. A stride of a one-long dimension is free, but BLAS
+        // still wants lda at least the row's length (a 1 x k A with aRow = aCol = 1, a conv with
+        // one input channel and a 1x1 kernel, was refused).
+        let rowMajor = aCol == 1 && (aRow >= k || m == 1)
+        precondition(rowMajor || (aRow == 1 && (aCol >= m || k == 1)), "smallGEMM: OpenBLAS needs A or Aᵀ row-major")
+        serialGEMM(transposeA: !rowMajor, m: m, n: n, k: k, a: a, lda: rowMajor ? max(aRow, k) : max(aCol, m),
                    b: b, ldb: ldb, beta: accumulate ? 1 : 0, c: c, ldc: ldc)
         return
     }
-    for j in stride(from: 0, to: n, by: 16) {
-        let wide = n - j >= 16
+    let whole = n & ~7
+    for j in stride(from: 0, to: whole, by: 16) {
+        let wide = whole - j >= 16
         for i in stride(from: 0, to: m, by: 4) {
             let (ai, bj, cij) = (a + i * aRow, b + j, c + i * ldc + j)
             switch (min(4, m - i), wide) {
@@ -36,6 +41,15 @@ public func smallGEMM(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, aRow: Int
             case (2, false): tile(Rows2x8.self, k, ai, aRow, aCol, bj, ldb, cij, ldc, accumulate)
             case (_, false): tile(Rows1x8.self, k, ai, aRow, aCol, bj, ldb, cij, ldc, accumulate)
             }
+        }
+    }
+    // The last n mod 8 columns one element at a time (a conv window's 15 x 15 = 225 positions
+    // leave one).
+    for i in 0..<m {
+        for j in whole..<n {
+            var sum: Float = 0
+            for p in 0..<k { sum = sum.plusProduct(a[i * aRow + p * aCol], b[p * ldb + j]) }
+            c[i * ldc + j] = accumulate ? c[i * ldc + j] + sum : sum
         }
     }
 }

@@ -28,11 +28,12 @@ final class SmallGEMMTests: XCTestCase {
 
     /// Every tile shape (1-4 rows; 16 and 8 columns) and the edges between them: m from 1 to 9 and
     /// 64, widths 8 to 40 (whole 16-column tiles plus an 8-column one), k from 0 (C = 0, or C
-    /// unchanged when accumulating) to 64; plus widths that are not a multiple of 8 (OpenBLAS).
+    /// unchanged when accumulating) to 64; widths past a multiple of 8 (tiles, then the last columns
+    /// one by one: 12, 17, 225 as in a conv window); and widths under 8 (OpenBLAS).
     func testMatchesNaiveOnEveryTileShape() {
         var rng = Xoshiro256(seed: 41)
         for m in [1, 2, 3, 4, 5, 6, 7, 8, 9, 64] {
-            for n in [8, 16, 24, 32, 40, 64, 5, 12] {
+            for n in [8, 16, 24, 32, 40, 64, 5, 12, 17, 225] {
                 for k in [0, 1, 7, 32, 64] {
                     for transposedA in [false, true] { for accumulate in [false, true] {
                         compare(m: m, n: n, k: k, transposedA: transposedA, accumulate: accumulate, rng: &rng)

@@ -1,0 +1,141 @@
+import Tensors
+
+/// Layers `0...top` of a network restricted to the receptive field of one output position of
+/// layer `top`: the same layer types on windows of their planes, unpadded, sharing the network's
+/// weights. A deconvnet projection of one activation is zero outside these windows, so running
+/// the same backward on them gives the same projection over planes of a few hundred values:
+/// conv2's seed in zf-fmnist goes down through windows of 64x3x3, 32x7x7, 32x15x15 and 1x19x19
+/// instead of planes of 64x14x14, 32x14x14, 32x28x28 and 1x28x28.
+///
+/// A window has the same size wherever it sits. Where it reaches past its plane, into padding,
+/// its outside part carries values the full network never computes, and they go no further:
+/// unpooling gives those positions no switch (`MaxPool2D.cropSwitches`), and the caller keeps
+/// only the in-image part of the bottom window.
+public struct ReceptiveCrop {
+    /// Layers `0...top`, each restricted to its window.
+    public let layers: [any Layer]
+    /// Input window (height, width) of each layer; the entry after the last is the top layer's
+    /// output window, (1, 1).
+    public let extents: [(height: Int, width: Int)]
+    private let windows: [WindowGeometry?]
+
+    init(layers: [any Layer], extents: [(height: Int, width: Int)], windows: [WindowGeometry?]) {
+        (self.layers, self.extents, self.windows) = (layers, extents, windows)
+    }
+
+    /// Where each layer's input window starts in its full input plane, (row, column), unclipped,
+    /// for output position (y, x) of the top layer; the entry after the last is (y, x) itself.
+    public func origins(y: Int, x: Int) -> [(row: Int, col: Int)] {
+        var result = [(row: Int, col: Int)](repeating: (y, x), count: layers.count + 1)
+        for i in stride(from: layers.count - 1, through: 0, by: -1) {
+            let above = result[i + 1]
+            if let w = windows[i] {
+                // `WindowGeometry.inputSpan`'s lower end.
+                result[i] = (above.row * w.stride - w.padding, above.col * w.stride - w.padding)
+            } else {
+                result[i] = above
+            }
+        }
+        return result
+    }
+
+    /// The deconvnet backward of the restricted layers, top to bottom. It needs no forward: with
+    /// this rule the only forward state any layer uses is the pooling switches, installed in the
+    /// windows with `MaxPool2D.restore` (ReLU rectifies the signal itself; conv is linear).
+    public func deconvnet(_ seed: Tensor) -> Tensor {
+        var d = seed
+        for layer in layers.reversed() { layer.backward(inPlace: &d, rule: .deconvnet, accumulateParameterGradients: false) }
+        return d
+    }
+}
+
+extension Network {
+    /// Layers `0...top` restricted to one output position's receptive field; nil if one of them
+    /// has no restricted form (flatten and linear, which cannot come before a conv block).
+    public func receptiveCrop(top: Int) -> ReceptiveCrop? {
+        var restricted: [any Layer] = []
+        var extents = [(height: 1, width: 1)]
+        for i in stride(from: top, through: 0, by: -1) {
+            guard let layer = layers[i].cropped(toOutput: extents.last!), layer.inputShape.count == 3 else { return nil }
+            restricted.append(layer)
+            extents.append((layer.inputShape[1], layer.inputShape[2]))
+        }
+        return ReceptiveCrop(layers: restricted.reversed(), extents: extents.reversed(), windows: layers[0...top].map(\.window))
+    }
+}
+
+extension WindowGeometry {
+    /// The same window without padding, over the input that `output` of its positions see.
+    func unpadded(forOutput output: (height: Int, width: Int)) -> (geometry: WindowGeometry, height: Int, width: Int) {
+        (WindowGeometry(kernel: kernel, stride: stride, padding: 0), (output.height - 1) * stride + kernel, (output.width - 1) * stride + kernel)
+    }
+}
+
+extension Conv2D {
+    /// Plain im2col + GEMM: the Winograd and direct engines pay off on whole planes, not windows.
+    public func cropped(toOutput output: (height: Int, width: Int)) -> (any Layer)? {
+        let (geometry, h, w) = shape.window.unpadded(forOutput: output)
+        guard let window = ConvShape(channels: shape.channels, height: h, width: w, window: geometry) else { return nil }
+        return Conv2D(name: name, shape: window, outChannels: outChannels, sharing: weight, bias)
+    }
+}
+
+extension MaxPool2D {
+    public func cropped(toOutput output: (height: Int, width: Int)) -> (any Layer)? {
+        let (geometry, h, w) = self.geometry.unpadded(forOutput: output)
+        return MaxPool2D(inputShape: [channels, h, w], window: geometry)
+    }
+
+    /// One image's switches of this layer (`recorded`: (C, outH, outW) positions in the input
+    /// planes) as switches of `crop`, this layer restricted to a window whose output starts at
+    /// `output` in this layer's output planes and whose input starts at `input` in its input
+    /// planes: (C, crop's outH, outW) positions in the window's input planes, or -1 where the
+    /// window's output position lies outside this layer's planes (its value is dropped).
+    public func cropSwitches(_ recorded: UnsafePointer<Int32>, to crop: MaxPool2D, output: (row: Int, col: Int),
+                             input: (row: Int, col: Int), into result: UnsafeMutablePointer<Int32>) {
+        // Locals, not properties: stores through `result` could alias this object for all the
+        // optimizer knows, which made it reload every property after every store.
+        let (h, w, outH, outW) = (height, width, outHeight, outWidth)
+        let (windowH, windowW, windowOutH, windowOutW) = (crop.height, crop.width, crop.outHeight, crop.outWidth)
+        // The window's output columns inside this layer's planes.
+        let first = min(windowOutW, max(0, -output.col)), end = max(first, min(windowOutW, outW - output.col))
+        // A table from each position of the input plane to its place in the window (-1 outside):
+        // one load per switch, where computing it took a division (or the k - 1 row steps that
+        // replace one) per switch.
+        withUnsafeTemporaryAllocation(of: Int32.self, capacity: h * w) { buffer in
+            let table = buffer.baseAddress!
+            table.update(repeating: -1, count: h * w)
+            for wy in max(0, -input.row)..<max(0, min(windowH, h - input.row)) {
+                for wx in max(0, -input.col)..<max(0, min(windowW, w - input.col)) {
+                    table[(input.row + wy) * w + input.col + wx] = Int32(truncatingIfNeeded: wy * windowW + wx)
+                }
+            }
+            var r = result
+            for c in 0..<channels {
+                for cy in 0..<windowOutH {
+                    defer { r += windowOutW }
+                    let oy = output.row + cy
+                    guard oy >= 0 && oy < outH else { r.update(repeating: -1, count: windowOutW); continue }
+                    let plane = recorded + (c * outH + oy) * outW + output.col
+                    for cx in 0..<first { r[cx] = -1 }
+                    for cx in first..<end { r[cx] = table[Int(plane[cx])] }
+                    for cx in end..<windowOutW { r[cx] = -1 }
+                }
+            }
+        }
+    }
+}
+
+extension ReLU {
+    public func cropped(toOutput output: (height: Int, width: Int)) -> (any Layer)? {
+        guard inputShape.count == 3 else { return nil }
+        return ReLU(shape: [inputShape[0], output.height, output.width])
+    }
+}
+
+extension Dropout {
+    public func cropped(toOutput output: (height: Int, width: Int)) -> (any Layer)? {
+        guard inputShape.count == 3 else { return nil }
+        return Dropout(shape: [inputShape[0], output.height, output.width], rate: rate)
+    }
+}
