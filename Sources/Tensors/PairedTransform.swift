@@ -165,3 +165,150 @@ struct PairedColumns4x8: Sendable {
         }
     }
 }
+
+/// B, the 8 x 8 transpose of a paired Bᵀ (`PairedTransform8`), through its structure: the backward's
+/// input-gradient transform. Bᵀ's paired rows are B's paired columns: a pair's two inputs weigh
+/// equally in even rows and oppositely in odd rows, so with s = d₂ₚ₊₁ + d₂ₚ₊₂ and t = d₂ₚ₊₁ - d₂ₚ₊₂
+/// the even rows combine the three s and the odd rows the three t; column 0 (Bᵀ's even-only row 0)
+/// enters the even rows only, column 7 the odd rows only. 38 operations per output vector where the
+/// dense kernel does 64 FMAs.
+///
+/// Coefficients are read from the matrix; `init` returns nil for any other pattern.
+struct PairedColumns8x8: Sendable {
+    /// Per row r, four coefficients: of column 0 (even r) or column 7 (odd r), then of the first
+    /// column of pairs 0, 1 and 2. Flat, so the kernel broadcasts them from memory.
+    let coefficients: [Float]
+
+    init?(_ k: [Float], rows: Int, cols: Int) {
+        guard rows == 8, cols == 8, k.count == 64 else { return nil }
+        func at(_ r: Int, _ c: Int) -> Float { k[r * 8 + c] }
+        for r in stride(from: 1, to: 8, by: 2) where at(r, 0) != 0 { return nil }
+        for r in stride(from: 0, to: 8, by: 2) where at(r, 7) != 0 { return nil }
+        for p in 0..<3 {
+            let a = 2 * p + 1, b = a + 1
+            for r in 0..<8 where at(r, b) != (r % 2 == 0 ? at(r, a) : -at(r, a)) { return nil }
+        }
+        coefficients = (0..<8).flatMap { r in [at(r, r % 2 == 0 ? 0 : 7), at(r, 1), at(r, 3), at(r, 5)] }
+    }
+
+    /// out_o (+)= Σ_j K[o][j] in_j for the eight inputs `inputStride` apart and the eight outputs
+    /// `outputStride` apart, each `lanes` floats.
+    @inline(__always)
+    func apply(input: UnsafePointer<Float>, inputStride: Int, output: UnsafeMutablePointer<Float>, outputStride: Int,
+               lanes: Int, accumulate: Bool) {
+        typealias V = SIMD8<Float>
+        @inline(__always) func put(_ row: Int, _ c: Int, _ v: V) {
+            let p = output + row * outputStride + c
+            p.store(accumulate ? V.load(p) + v : v)
+        }
+        coefficients.withUnsafeBufferPointer { kp in
+            let k = kp.baseAddress!
+            var c = 0
+            while c + 8 <= lanes {
+                let d0 = V.load(input + c), d1 = V.load(input + inputStride + c), d2 = V.load(input + 2 * inputStride + c)
+                let d3 = V.load(input + 3 * inputStride + c), d4 = V.load(input + 4 * inputStride + c)
+                let d5 = V.load(input + 5 * inputStride + c), d6 = V.load(input + 6 * inputStride + c), d7 = V.load(input + 7 * inputStride + c)
+                let s0 = d1 + d2, t0 = d1 - d2, s1 = d3 + d4, t1 = d3 - d4, s2 = d5 + d6, t2 = d5 - d6
+                for even in stride(from: 0, to: 8, by: 2) {
+                    let e = k + 4 * even, o = e + 4
+                    put(even, c, (V(repeating: e[0]) * d0).plusProduct(e[1], s0).plusProduct(e[2], s1).plusProduct(e[3], s2))
+                    put(even + 1, c, (V(repeating: o[1]) * t0).plusProduct(o[2], t1).plusProduct(o[3], t2).plusProduct(o[0], d7))
+                }
+                c += 8
+            }
+            // Lanes past the last whole vector, one at a time in the same order.
+            while c < lanes {
+                var d = [Float](repeating: 0, count: 8)
+                for j in 0..<8 { d[j] = input[j * inputStride + c] }
+                let s = [d[1] + d[2], d[3] + d[4], d[5] + d[6]], t = [d[1] - d[2], d[3] - d[4], d[5] - d[6]]
+                for even in stride(from: 0, to: 8, by: 2) {
+                    let e = k + 4 * even, o = e + 4
+                    let out = [(e[0] * d[0]).plusProduct(e[1], s[0]).plusProduct(e[2], s[1]).plusProduct(e[3], s[2]),
+                               (o[1] * t[0]).plusProduct(o[2], t[1]).plusProduct(o[3], t[2]).plusProduct(o[0], d[7])]
+                    for (row, v) in zip([even, even + 1], out) {
+                        let p = output + row * outputStride + c
+                        p.pointee = accumulate ? p.pointee + v : v
+                    }
+                }
+                c += 1
+            }
+        }
+    }
+}
+
+/// A, the 8 x 4 transpose of F(4, 5)'s paired Aᵀ (`PairedColumns4x8`), through its structure: the
+/// backward's output-gradient transform. Aᵀ's paired columns are A's paired rows: with E the even
+/// columns and O the odd ones of a pair's first row applied to the input, the pair is E + O and
+/// E - O; row 0 (the point 0) takes column 0 only and row 7 (infinity) column 3 only. 20
+/// operations per output vector where the dense kernel does 32 FMAs.
+///
+/// Coefficients are read from the matrix; `init` returns nil for any other pattern.
+struct PairedRows8x4: Sendable {
+    /// Per pair: the first row's coefficients (c0, c1, c2, c3).
+    let pairs: [SIMD4<Float>]
+    /// Row 0's coefficient of column 0 and row 7's of column 3.
+    let pointZero: Float, infinity: Float
+
+    init?(_ k: [Float], rows: Int, cols: Int) {
+        guard rows == 8, cols == 4, k.count == 64 else { return nil }
+        func at(_ r: Int, _ c: Int) -> Float { k[r * 8 + c] }
+        for c in 1..<4 where at(0, c) != 0 { return nil }
+        for c in 0..<3 where at(7, c) != 0 { return nil }
+        var pairs: [SIMD4<Float>] = []
+        for p in 0..<3 {
+            let a = 2 * p + 1, b = a + 1
+            for c in 0..<4 where at(b, c) != (c % 2 == 0 ? at(a, c) : -at(a, c)) { return nil }
+            pairs.append(SIMD4(at(a, 0), at(a, 1), at(a, 2), at(a, 3)))
+        }
+        self.pairs = pairs
+        (pointZero, infinity) = (at(0, 0), at(7, 3))
+    }
+
+    /// out_o (+)= Σ_j K[o][j] in_j for the four inputs `inputStride` apart and the eight outputs
+    /// `outputStride` apart, each `lanes` floats.
+    @inline(__always)
+    func apply(input: UnsafePointer<Float>, inputStride: Int, output: UnsafeMutablePointer<Float>, outputStride: Int,
+               lanes: Int, accumulate: Bool) {
+        typealias V = SIMD8<Float>
+        @inline(__always) func put(_ row: Int, _ c: Int, _ v: V) {
+            let p = output + row * outputStride + c
+            p.store(accumulate ? V.load(p) + v : v)
+        }
+        let z = V(repeating: pointZero), w = V(repeating: infinity)
+        let p0 = (V(repeating: pairs[0][0]), V(repeating: pairs[0][1]), V(repeating: pairs[0][2]), V(repeating: pairs[0][3]))
+        let p1 = (V(repeating: pairs[1][0]), V(repeating: pairs[1][1]), V(repeating: pairs[1][2]), V(repeating: pairs[1][3]))
+        let p2 = (V(repeating: pairs[2][0]), V(repeating: pairs[2][1]), V(repeating: pairs[2][2]), V(repeating: pairs[2][3]))
+        var c = 0
+        while c + 8 <= lanes {
+            let d0 = V.load(input + c), d1 = V.load(input + inputStride + c)
+            let d2 = V.load(input + 2 * inputStride + c), d3 = V.load(input + 3 * inputStride + c)
+            put(0, c, z * d0)
+            let ea = (p0.0 * d0).plusProduct(p0.2, d2), oa = (p0.1 * d1).plusProduct(p0.3, d3)
+            put(1, c, ea + oa); put(2, c, ea - oa)
+            let eb = (p1.0 * d0).plusProduct(p1.2, d2), ob = (p1.1 * d1).plusProduct(p1.3, d3)
+            put(3, c, eb + ob); put(4, c, eb - ob)
+            let ec = (p2.0 * d0).plusProduct(p2.2, d2), oc = (p2.1 * d1).plusProduct(p2.3, d3)
+            put(5, c, ec + oc); put(6, c, ec - oc)
+            put(7, c, w * d3)
+            c += 8
+        }
+        // Lanes past the last whole vector, one at a time in the same order.
+        while c < lanes {
+            let d = SIMD4(input[c], input[inputStride + c], input[2 * inputStride + c], input[3 * inputStride + c])
+            var out = SIMD8<Float>.zero
+            out[0] = pointZero * d[0]
+            for p in 0..<3 {
+                let k = pairs[p]
+                let even = (k[0] * d[0]).plusProduct(k[2], d[2]), odd = (k[1] * d[1]).plusProduct(k[3], d[3])
+                out[2 * p + 1] = even + odd
+                out[2 * p + 2] = even - odd
+            }
+            out[7] = infinity * d[3]
+            for j in 0..<8 {
+                let p = output + j * outputStride + c
+                p.pointee = accumulate ? p.pointee + out[j] : out[j]
+            }
+            c += 1
+        }
+    }
+}

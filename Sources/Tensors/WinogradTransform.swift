@@ -89,10 +89,20 @@ public struct TransformMatrix: Sendable {
     public let rows: Int, cols: Int
     /// (8, 8), zero outside (rows, cols).
     let padded: [Float]
-    /// The structured form of an 8 x 8 Toom-Cook input transform (Bᵀ), when it is one.
-    let paired: PairedTransform8?
-    /// The structured form of F(4, 5)'s 4 x 8 output transform (Aᵀ), when it is one.
-    let pairedColumns: PairedColumns4x8?
+    /// The kernel that applies it: a structured one where the matrix has the pattern, else dense.
+    let kernel: Kernel
+
+    enum Kernel: Sendable {
+        /// An 8 x 8 Toom-Cook input transform (Bᵀ).
+        case pairedRows(PairedTransform8)
+        /// F(4, 5)'s 4 x 8 output transform (Aᵀ).
+        case pairedColumns(PairedColumns4x8)
+        /// The transpose of a paired Bᵀ (B, the backward's input-gradient transform).
+        case pairedColumns8(PairedColumns8x8)
+        /// The transpose of F(4, 5)'s Aᵀ (A, the backward's output-gradient transform).
+        case pairedRows4(PairedRows8x4)
+        case dense
+    }
 
     /// From a dense (rows, cols) matrix, or its transpose.
     public init(_ dense: [Float], rows denseRows: Int, cols denseCols: Int, transposed: Bool = false) {
@@ -102,8 +112,11 @@ public struct TransformMatrix: Sendable {
         var p = [Float](repeating: 0, count: 64)
         for i in 0..<rows { for j in 0..<cols { p[i * 8 + j] = transposed ? dense[j * denseCols + i] : dense[i * denseCols + j] } }
         padded = p
-        paired = rows == 8 && cols == 8 ? PairedTransform8(p) : nil
-        pairedColumns = PairedColumns4x8(p, rows: rows, cols: cols)
+        if rows == 8 && cols == 8, let k = PairedTransform8(p) { kernel = .pairedRows(k) }
+        else if let k = PairedColumns4x8(p, rows: rows, cols: cols) { kernel = .pairedColumns(k) }
+        else if let k = PairedColumns8x8(p, rows: rows, cols: cols) { kernel = .pairedColumns8(k) }
+        else if let k = PairedRows8x4(p, rows: rows, cols: cols) { kernel = .pairedRows4(k) }
+        else { kernel = .dense }
     }
 
     /// One 1-D transform, out_o (+)= Σ_j K[o][j] in_j, through the structured kernel this matrix has
@@ -111,11 +124,16 @@ public struct TransformMatrix: Sendable {
     @inline(__always)
     func apply(input: UnsafePointer<Float>, inputStride: Int, output: UnsafeMutablePointer<Float>, outputStride: Int,
                sink: UnsafeMutablePointer<Float>, lanes: Int, accumulate: Bool) {
-        if let paired {
-            paired.apply(input: input, inputStride: inputStride, output: output, outputStride: outputStride, lanes: lanes, accumulate: accumulate)
-        } else if let pairedColumns {
-            pairedColumns.apply(input: input, inputStride: inputStride, output: output, outputStride: outputStride, lanes: lanes, accumulate: accumulate)
-        } else {
+        switch kernel {
+        case .pairedRows(let k):
+            k.apply(input: input, inputStride: inputStride, output: output, outputStride: outputStride, lanes: lanes, accumulate: accumulate)
+        case .pairedColumns(let k):
+            k.apply(input: input, inputStride: inputStride, output: output, outputStride: outputStride, lanes: lanes, accumulate: accumulate)
+        case .pairedColumns8(let k):
+            k.apply(input: input, inputStride: inputStride, output: output, outputStride: outputStride, lanes: lanes, accumulate: accumulate)
+        case .pairedRows4(let k):
+            k.apply(input: input, inputStride: inputStride, output: output, outputStride: outputStride, lanes: lanes, accumulate: accumulate)
+        case .dense:
             padded.withUnsafeBufferPointer { k in
                 transform8(k.baseAddress!, input: input, inputStride: inputStride, cols: cols,
                            output: output, outputStride: outputStride, rows: rows, sink: sink, lanes: lanes, accumulate: accumulate)

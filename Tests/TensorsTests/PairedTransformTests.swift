@@ -9,12 +9,17 @@ final class PairedTransformTests: XCTestCase {
         for (m, r) in [(4, 5), (6, 3)] {
             let t = WinogradTransform(m: m, r: r)
             let bt = TransformMatrix(t.bt, rows: 8, cols: 8)
-            let paired = try XCTUnwrap(bt.paired, "F(\(m), \(r))'s Bᵀ has the paired pattern")
-            XCTAssertNil(TransformMatrix(t.bt, rows: 8, cols: 8, transposed: true).paired, "B does not")
+            guard case .pairedRows(let paired) = bt.kernel else { return XCTFail("F(\(m), \(r))'s Bᵀ has the paired pattern") }
             XCTAssertNil(PairedTransform8(Array(repeating: 1, count: 64)), "a dense matrix does not")
             var rng = Xoshiro256(seed: UInt64(m))
             assertMatchesDense(bt, lanes: [8, 32, 13, 3], rng: &rng, "F(\(m), \(r)) Bᵀ") {
                 paired.apply(input: $0, inputStride: $2, output: $1, outputStride: $2, lanes: $2, accumulate: $3)
+            }
+            // Its transpose B, the backward's input-gradient transform, has the paired-column form.
+            let b = TransformMatrix(t.bt, rows: 8, cols: 8, transposed: true)
+            guard case .pairedColumns8(let pairedB) = b.kernel else { return XCTFail("F(\(m), \(r))'s B has the paired-column pattern") }
+            assertMatchesDense(b, lanes: [8, 32, 13, 3], rng: &rng, "F(\(m), \(r)) B") {
+                pairedB.apply(input: $0, inputStride: $2, output: $1, outputStride: $2, lanes: $2, accumulate: $3)
             }
         }
     }
@@ -23,13 +28,24 @@ final class PairedTransformTests: XCTestCase {
     func testPairedColumnsEqualsDenseTransform() throws {
         let t = WinogradTransform(m: 4, r: 5)
         let at = TransformMatrix(t.at, rows: 4, cols: 8)
-        let paired = try XCTUnwrap(at.pairedColumns, "F(4, 5)'s Aᵀ has the paired-column pattern")
-        XCTAssertNil(TransformMatrix(t.at, rows: 4, cols: 8, transposed: true).pairedColumns, "A does not")
-        XCTAssertNil(TransformMatrix(WinogradTransform(m: 6, r: 3).at, rows: 6, cols: 8).pairedColumns, "F(6, 3)'s 6 x 8 Aᵀ keeps the dense kernel")
+        guard case .pairedColumns(let paired) = at.kernel else { return XCTFail("F(4, 5)'s Aᵀ has the paired-column pattern") }
+        let f63 = WinogradTransform(m: 6, r: 3)
+        guard case .dense = TransformMatrix(f63.at, rows: 6, cols: 8).kernel else { return XCTFail("F(6, 3)'s 6 x 8 Aᵀ keeps the dense kernel") }
+        guard case .dense = TransformMatrix(f63.at, rows: 6, cols: 8, transposed: true).kernel else { return XCTFail("and so does its A") }
+        guard case .dense = TransformMatrix(f63.g, rows: 8, cols: 3).kernel else { return XCTFail("G is dense") }
         var rng = Xoshiro256(seed: 45)
         assertMatchesDense(at, lanes: [8, 64, 13, 3], rng: &rng, "F(4, 5) Aᵀ") {
             paired.apply(input: $0, inputStride: $2, output: $1, outputStride: $2, lanes: $2, accumulate: $3)
         }
+        // Its transpose A, the backward's output-gradient transform, has the paired-row form.
+        let a = TransformMatrix(t.at, rows: 4, cols: 8, transposed: true)
+        guard case .pairedRows4(let pairedA) = a.kernel else { return XCTFail("F(4, 5)'s A has the paired-row pattern") }
+        assertMatchesDense(a, lanes: [8, 64, 13, 3], rng: &rng, "F(4, 5) A") {
+            pairedA.apply(input: $0, inputStride: $2, output: $1, outputStride: $2, lanes: $2, accumulate: $3)
+        }
+        let ones = [Float](repeating: 1, count: 64)
+        XCTAssertNil(PairedColumns8x8(ones, rows: 8, cols: 8), "a dense matrix has no paired columns")
+        XCTAssertNil(PairedRows8x4(ones, rows: 8, cols: 4), "nor paired rows")
     }
 
     /// `structured(input, output, lanes, accumulate)` against `transform8` with `matrix`'s coefficients,
