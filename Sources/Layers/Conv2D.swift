@@ -183,8 +183,7 @@ public final class Conv2D: Layer {
                     if accumulateParameterGradients {
                         im2col(shape, image: xb! + j * inSize, columns: buf.columns, ld: p)
                         // dW (F, K) += dY (F, P) x cols^T (P, K)
-                        serialGEMM(transposeB: true, m: f, n: kk, k: p, a: dyj, lda: p, b: buf.columns, ldb: p,
-                                   beta: 1, c: buf.weightGradient, ldc: kk)
+                        dotGEMM(m: f, n: kk, k: p, a: dyj, lda: p, b: buf.columns, ldb: p, c: buf.weightGradient, ldc: kk, accumulate: true)
                         addRowSums(dyj, rows: f, length: p, into: buf.biasGradient)
                     }
                     guard inputGradient else { continue }
