@@ -85,6 +85,19 @@ public final class MaxPool2D: Layer {
     }
 
     public func backward(_ dy: Tensor, rule: BackwardRule, accumulateParameterGradients: Bool) -> Tensor {
+        unpool(dy, gate: nil)
+    }
+
+    /// The backward of a ReLU and this layer after it, for the plain gradient: `relu` is the ReLU's
+    /// output (this layer's input, never negative). A value goes to its switch only where `relu`
+    /// is positive there, which is the ReLU's mask applied to the sum, since every value reaching
+    /// one position is masked alike; the ReLU's own pass is saved (`Network.backward` pairs them).
+    public func backward(_ dy: Tensor, gatedBy relu: Tensor) -> Tensor {
+        precondition(relu.shape == [savedBatch] + inputShape, "maxpool gate \(relu.shape) is not the input \([savedBatch] + inputShape)")
+        return unpool(dy, gate: relu)
+    }
+
+    private func unpool(_ dy: Tensor, gate: Tensor?) -> Tensor {
         let n = savedBatch
         precondition(dy.shape == [n] + outputShape, "maxpool backward expects \([n] + outputShape), got \(dy.shape)")
         precondition(switches.count == dy.count, "maxpool backward without its forward's switches (handed over by takeSwitches?)")
@@ -93,16 +106,27 @@ public final class MaxPool2D: Layer {
         let dx = Tensor(uninitialized: [n] + inputShape) { xp in
             dy.data.withUnsafeBufferPointer { dp in
             switches.withUnsafeBufferPointer { sp in
-                let (db, sb, xb) = (dp.baseAddress!, sp.baseAddress!, xp.baseAddress!)
+            (gate ?? dy).data.withUnsafeBufferPointer { gp in
+                let (db, sb, xb, gb) = (dp.baseAddress!, sp.baseAddress!, xp.baseAddress!, gp.baseAddress!)
                 parallelRanges(n * channels, minimum: 64) { planes in
                     for pl in planes {
                         let d = db + pl * outPlane, s = sb + pl * outPlane, dst = xb + pl * plane
                         dst.update(repeating: 0, count: plane)
-                        // A negative switch (a `ReceptiveCrop` window's position outside the plane) routes nowhere.
-                        for i in 0..<outPlane where s[i] >= 0 { dst[Int(s[i])] += d[i] }
+                        if gate != nil {
+                            // Gated by bits, not by a branch on the data (which mispredicted): a ReLU
+                            // output is +0 or positive, so it is positive exactly when its bits are not 0.
+                            let g = UnsafeRawPointer(gb + pl * plane).assumingMemoryBound(to: UInt32.self)
+                            for i in 0..<outPlane {
+                                let t = Int(s[i]), keep = 0 &- min(g[t], 1)
+                                dst[t] += Float(bitPattern: d[i].bitPattern & keep)
+                            }
+                        } else {
+                            // A negative switch (a `ReceptiveCrop` window's position outside the plane) routes nowhere.
+                            for i in 0..<outPlane where s[i] >= 0 { dst[Int(s[i])] += d[i] }
+                        }
                     }
                 }
-            } }
+            } } }
         }
         return dx
     }

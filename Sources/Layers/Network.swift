@@ -130,8 +130,19 @@ public final class Network {
         let first = layers[0] as? Conv2D
         first?.computesInputGradient = inputGradient
         defer { first?.computesInputGradient = true }
-        for i in stride(from: from ?? layers.count - 1, through: 0, by: -1) {
+        var i = from ?? layers.count - 1
+        while i >= 0 {
+            // A ReLU followed by pooling: with the plain gradient, the ReLU's mask is applied as the
+            // pooling scatters (`MaxPool2D.backward(_:gatedBy:)`), bit for bit the two passes, and
+            // the ReLU's own pass over the tensor is saved. (The deconvnet and guided rules rectify
+            // summed values, so they keep the two passes.)
+            if rule == .gradient, i > 0, let pool = layers[i] as? MaxPool2D, let relu = layers[i - 1] as? ReLU {
+                d = pool.backward(d, gatedBy: relu.output)
+                i -= 2
+                continue
+            }
             layers[i].backward(inPlace: &d, rule: rule, accumulateParameterGradients: accumulateParameterGradients)
+            i -= 1
         }
         return d
     }

@@ -5,6 +5,8 @@ public final class ReLU: Layer {
     public let kind = "relu"
     public let inputShape: [Int]
     private var savedOutput = Tensor(zeros: [0])
+    /// The last forward's output, which its gradient backward masks by.
+    public var output: Tensor { savedOutput }
 
     public init(shape: [Int]) { inputShape = shape }
     public var outputShape: [Int] { inputShape }

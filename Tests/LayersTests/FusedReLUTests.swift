@@ -40,6 +40,27 @@ final class FusedReLUTests: XCTestCase {
         XCTAssertTrue(fused.contains { $0.contains { $0 != 0 } })
     }
 
+    /// The backward of a ReLU and the pooling after it as one scatter (`Network.backward`, plain
+    /// gradient): bit for bit the pooling's backward followed by the ReLU's, on an input with ties,
+    /// zeros and negatives, for the presets' 3/2/1 pooling and a 2/2/0 one.
+    func testGatedPoolBackwardIsReLUBackwardOfPoolBackward() {
+        var rng = Xoshiro256(seed: 12)
+        for window in [WindowGeometry(kernel: 3, stride: 2, padding: 1), WindowGeometry(kernel: 2, stride: 2, padding: 0)] {
+            let relu = ReLU(shape: [5, 9, 8]), pool = MaxPool2D(inputShape: [5, 9, 8], window: window)!
+            var x = randomTensor([3, 5, 9, 8], &rng)
+            for i in stride(from: 0, to: x.count, by: 7) { x.data[i] = 0.5 }   // ties
+            let y = relu.forward(x, mode: .inference)
+            XCTAssertGreaterThan(y.data.filter { $0 == 0 }.count, y.count / 4, "the check needs rectified zeros")
+            _ = pool.forward(y, mode: .inference)
+            let dy = randomTensor([3] + pool.outputShape, &rng)
+            let separate = relu.backward(pool.backward(dy, rule: .gradient, accumulateParameterGradients: false),
+                                         rule: .gradient, accumulateParameterGradients: false)
+            let gated = pool.backward(dy, gatedBy: relu.output)
+            XCTAssertEqual(gated.data.map(\.bitPattern), separate.data.map(\.bitPattern), "\(window)")
+            XCTAssertTrue(gated.data.contains { $0 != 0 })
+        }
+    }
+
     /// A conv whose output is observed is not fused: the observer sees it before its ReLU.
     func testObservedConvOutputIsNotRectified() throws {
         let net = try Network(spec: ModelPreset.zfFMNIST.spec)
