@@ -40,8 +40,7 @@ public struct Replay {
                 guard let b = blockAt[index] else { return }
                 let (n, c, h, w) = (y.shape[0], y.shape[1], y.shape[2], y.shape[3])
                 let plane = h * w
-                // Each map's peak and sum on all cores, then offered in probe order on this thread, so
-                // nothing depends on how the maps were shared out.
+                // Each map's peak and sum on all cores.
                 withUnsafeTemporaryAllocation(of: PlanePeak.self, capacity: n * c) { peaks in
                     let peaksBase = peaks.baseAddress!
                     y.data.withUnsafeBufferPointer { yp in
@@ -50,14 +49,25 @@ public struct Replay {
                             for m in range { (peaksBase + m).initialize(to: PlanePeak(maps + m * plane, count: plane)) }
                         }
                     }
-                    for i in 0..<n {
-                        for ch in 0..<c {
-                            let peak = peaks[i * c + ch]
-                            sums[b][ch] += Double(peak.sum) / Double(plane)
-                            maxPerProbe[b].data[ch * p + start + i] = peak.value
-                            tops[b][ch].offer(Activation(image: start + i, y: peak.at / w, x: peak.at % w, value: peak.value))
+                    // Then each map's top-k list, sum and maxima, a map per thread at a time: a map's
+                    // probes are offered in probe order, whichever thread takes it.
+                    tops[b].withUnsafeMutableBufferPointer { topLists in
+                    sums[b].withUnsafeMutableBufferPointer { mapSums in
+                    maxPerProbe[b].data.withUnsafeMutableBufferPointer { maxima in
+                        let (topBase, sumBase, maxBase) = (topLists.baseAddress!, mapSums.baseAddress!, maxima.baseAddress!)
+                        parallelRanges(c, minimum: 8) { channels in
+                            for ch in channels {
+                                var top = topBase[ch], sum = sumBase[ch]
+                                for i in 0..<n {
+                                    let peak = peaksBase[i * c + ch]
+                                    sum += Double(peak.sum) / Double(plane)
+                                    maxBase[ch * p + start + i] = peak.value
+                                    top.offer(Activation(image: start + i, y: peak.at / w, x: peak.at % w, value: peak.value))
+                                }
+                                (topBase[ch], sumBase[ch]) = (top, sum)
+                            }
                         }
-                    }
+                    } } }
                 }
             }
         }
