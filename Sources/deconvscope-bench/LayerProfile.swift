@@ -4,8 +4,10 @@ import Layers
 import Training
 
 /// Milliseconds per batch spent in each layer's forward and backward during SGD steps: the
-/// per-layer breakdown `docs/performance.md` is written from. Runs the same calls as
-/// `Trainer.trainEpoch` (forward in training mode, loss, backward without the input gradient).
+/// per-layer breakdown `docs/performance.md` is written from. Runs the steps of `Trainer.trainEpoch`
+/// (forward in training mode, loss, backward without the input gradient) one layer at a time, so
+/// without `Network`'s fusions: there a conv writes its output rectified for the ReLU after it, and
+/// a pooling's backward applies the ReLU before it, so those ReLU rows mostly vanish in training.
 func layerProfile(network: Network, data: Dataset, batchSize: Int, steps: Int) -> [(name: String, forward: Double, backward: Double)] {
     let layers = network.layers
     var forward = [Double](repeating: 0, count: layers.count), backward = forward
