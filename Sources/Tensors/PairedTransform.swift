@@ -14,6 +14,10 @@ struct PairedTransform8: Sendable {
     /// Per pair p (rows 2p + 1, 2p + 2): even coefficients at columns 2, 4, 6 and odd at 1, 3, 5
     /// of its first row, in `even[p]` and `odd[p]`.
     let even: [SIMD4<Float>], odd: [SIMD4<Float>]
+    /// The same coefficients by output row of the transpose (four per row, see `applyTransposed`),
+    /// flat, so that kernel broadcasts them from memory: hoisted into 26 vectors they spilled, and
+    /// the spills cost more than the loop at 32 or 64 lanes.
+    let transposedRows: [Float]
 
     init?(_ k: [Float]) {
         guard k.count == 64 else { return nil }
@@ -32,6 +36,18 @@ struct PairedTransform8: Sendable {
         first = SIMD4(at(0, 0), at(0, 2), at(0, 4), at(0, 6))
         last = SIMD4(at(7, 1), at(7, 3), at(7, 5), at(7, 7))
         (self.even, self.odd) = (even, odd)
+        // Row 0: first[0]; rows 2, 4, 6: first[i] and the pairs' even coefficients; rows 1, 3, 5: the
+        // pairs' odd coefficients and last[i]; row 7: last[3].
+        var rows = [Float](repeating: 0, count: 32)
+        rows[0] = first[0]
+        for i in 0..<3 {
+            let odd4: [Float] = [odd[0][i], odd[1][i], odd[2][i], last[i]]
+            let even4: [Float] = [first[i + 1], even[0][i], even[1][i], even[2][i]]
+            rows.replaceSubrange((8 * i + 4)..<(8 * i + 8), with: odd4)
+            rows.replaceSubrange((8 * i + 8)..<(8 * i + 12), with: even4)
+        }
+        rows[28] = last[3]
+        transposedRows = rows
     }
 
     /// out_o (+)= Σ_j K[o][j] in_j for the eight inputs `inputStride` apart and the eight outputs
@@ -82,6 +98,56 @@ struct PairedTransform8: Sendable {
                 out[2 * p + 2] = e - o
             }
             out[7] = (last[0] * d[1]).plusProduct(last[1], d[3]).plusProduct(last[2], d[5]).plusProduct(last[3], d[7])
+            for j in 0..<8 {
+                let p = output + j * outputStride + c
+                p.pointee = accumulate ? p.pointee + out[j] : out[j]
+            }
+            c += 1
+        }
+    }
+
+    /// The transpose B = (Bᵀ)ᵀ, the backward's input-gradient transform, through the same structure:
+    /// out_o (+)= Σ_j Bᵀ[j][o] in_j. Input 0 reaches the even outputs through row 0 and input 7 the
+    /// odd ones through row 7; a pair's inputs enter as s = d₂ₚ₊₁ + d₂ₚ₊₂ (its even columns) and
+    /// t = d₂ₚ₊₁ - d₂ₚ₊₂ (its odd ones). 32 operations per output vector where the dense kernel does 64.
+    @inline(__always)
+    func applyTransposed(input: UnsafePointer<Float>, inputStride: Int, output: UnsafeMutablePointer<Float>, outputStride: Int,
+                         lanes: Int, accumulate: Bool) {
+        typealias V = SIMD8<Float>
+        @inline(__always) func put(_ row: Int, _ c: Int, _ v: V) {
+            let p = output + row * outputStride + c
+            p.store(accumulate ? V.load(p) + v : v)
+        }
+        var c = 0
+        transposedRows.withUnsafeBufferPointer { kp in
+            let k = kp.baseAddress!
+            while c + 8 <= lanes {
+                let d0 = V.load(input + c), d1 = V.load(input + inputStride + c), d2 = V.load(input + 2 * inputStride + c)
+                let d3 = V.load(input + 3 * inputStride + c), d4 = V.load(input + 4 * inputStride + c)
+                let d5 = V.load(input + 5 * inputStride + c), d6 = V.load(input + 6 * inputStride + c), d7 = V.load(input + 7 * inputStride + c)
+                let s0 = d1 + d2, t0 = d1 - d2, s1 = d3 + d4, t1 = d3 - d4, s2 = d5 + d6, t2 = d5 - d6
+                put(0, c, V(repeating: k[0]) * d0)
+                for odd in stride(from: 1, to: 7, by: 2) {
+                    let o = k + 4 * odd, e = o + 4
+                    put(odd, c, (V(repeating: o[0]) * t0).plusProduct(o[1], t1).plusProduct(o[2], t2).plusProduct(o[3], d7))
+                    put(odd + 1, c, (V(repeating: e[0]) * d0).plusProduct(e[1], s0).plusProduct(e[2], s1).plusProduct(e[3], s2))
+                }
+                put(7, c, V(repeating: k[28]) * d7)
+                c += 8
+            }
+        }
+        // Lanes past the last whole vector, one at a time in the same order.
+        while c < lanes {
+            var d = SIMD8<Float>.zero
+            for j in 0..<8 { d[j] = input[j * inputStride + c] }
+            let s = SIMD4(d[1] + d[2], d[3] + d[4], d[5] + d[6], 0), t = SIMD4(d[1] - d[2], d[3] - d[4], d[5] - d[6], 0)
+            var out = SIMD8<Float>.zero
+            out[0] = first[0] * d[0]
+            for i in 0..<3 {
+                out[2 * i + 2] = (first[i + 1] * d[0]).plusProduct(even[0][i], s[0]).plusProduct(even[1][i], s[1]).plusProduct(even[2][i], s[2])
+                out[2 * i + 1] = (odd[0][i] * t[0]).plusProduct(odd[1][i], t[1]).plusProduct(odd[2][i], t[2]).plusProduct(last[i], d[7])
+            }
+            out[7] = last[3] * d[7]
             for j in 0..<8 {
                 let p = output + j * outputStride + c
                 p.pointee = accumulate ? p.pointee + out[j] : out[j]
@@ -164,120 +230,23 @@ struct PairedColumns4x8: Sendable {
             c += 1
         }
     }
-}
 
-/// B, the 8 x 8 transpose of a paired Bᵀ (`PairedTransform8`), through its structure: the backward's
-/// input-gradient transform. Bᵀ's paired rows are B's paired columns: a pair's two inputs weigh
-/// equally in even rows and oppositely in odd rows, so with s = d₂ₚ₊₁ + d₂ₚ₊₂ and t = d₂ₚ₊₁ - d₂ₚ₊₂
-/// the even rows combine the three s and the odd rows the three t; column 0 (Bᵀ's even-only row 0)
-/// enters the even rows only, column 7 the odd rows only. 38 operations per output vector where the
-/// dense kernel does 64 FMAs.
-///
-/// Coefficients are read from the matrix; `init` returns nil for any other pattern.
-struct PairedColumns8x8: Sendable {
-    /// Per row r, four coefficients: of column 0 (even r) or column 7 (odd r), then of the first
-    /// column of pairs 0, 1 and 2. Flat, so the kernel broadcasts them from memory.
-    let coefficients: [Float]
-
-    init?(_ k: [Float], rows: Int, cols: Int) {
-        guard rows == 8, cols == 8, k.count == 64 else { return nil }
-        func at(_ r: Int, _ c: Int) -> Float { k[r * 8 + c] }
-        for r in stride(from: 1, to: 8, by: 2) where at(r, 0) != 0 { return nil }
-        for r in stride(from: 0, to: 8, by: 2) where at(r, 7) != 0 { return nil }
-        for p in 0..<3 {
-            let a = 2 * p + 1, b = a + 1
-            for r in 0..<8 where at(r, b) != (r % 2 == 0 ? at(r, a) : -at(r, a)) { return nil }
-        }
-        coefficients = (0..<8).flatMap { r in [at(r, r % 2 == 0 ? 0 : 7), at(r, 1), at(r, 3), at(r, 5)] }
-    }
-
-    /// out_o (+)= Σ_j K[o][j] in_j for the eight inputs `inputStride` apart and the eight outputs
-    /// `outputStride` apart, each `lanes` floats.
+    /// The transpose A = (Aᵀ)ᵀ (8 x 4), the backward's output-gradient transform, through the same
+    /// structure: out_o (+)= Σ_j Aᵀ[j][o] in_j. A pair's two outputs are E + O and E - O, with E its
+    /// coefficients on inputs 0 and 2 and O on inputs 1 and 3; output 0 takes input 0 only and output
+    /// 7 input 3 only. 20 operations per output vector where the dense kernel does 32.
     @inline(__always)
-    func apply(input: UnsafePointer<Float>, inputStride: Int, output: UnsafeMutablePointer<Float>, outputStride: Int,
-               lanes: Int, accumulate: Bool) {
+    func applyTransposed(input: UnsafePointer<Float>, inputStride: Int, output: UnsafeMutablePointer<Float>, outputStride: Int,
+                         lanes: Int, accumulate: Bool) {
         typealias V = SIMD8<Float>
-        @inline(__always) func put(_ row: Int, _ c: Int, _ v: V) {
-            let p = output + row * outputStride + c
-            p.store(accumulate ? V.load(p) + v : v)
-        }
-        coefficients.withUnsafeBufferPointer { kp in
-            let k = kp.baseAddress!
-            var c = 0
-            while c + 8 <= lanes {
-                let d0 = V.load(input + c), d1 = V.load(input + inputStride + c), d2 = V.load(input + 2 * inputStride + c)
-                let d3 = V.load(input + 3 * inputStride + c), d4 = V.load(input + 4 * inputStride + c)
-                let d5 = V.load(input + 5 * inputStride + c), d6 = V.load(input + 6 * inputStride + c), d7 = V.load(input + 7 * inputStride + c)
-                let s0 = d1 + d2, t0 = d1 - d2, s1 = d3 + d4, t1 = d3 - d4, s2 = d5 + d6, t2 = d5 - d6
-                for even in stride(from: 0, to: 8, by: 2) {
-                    let e = k + 4 * even, o = e + 4
-                    put(even, c, (V(repeating: e[0]) * d0).plusProduct(e[1], s0).plusProduct(e[2], s1).plusProduct(e[3], s2))
-                    put(even + 1, c, (V(repeating: o[1]) * t0).plusProduct(o[2], t1).plusProduct(o[3], t2).plusProduct(o[0], d7))
-                }
-                c += 8
-            }
-            // Lanes past the last whole vector, one at a time in the same order.
-            while c < lanes {
-                var d = [Float](repeating: 0, count: 8)
-                for j in 0..<8 { d[j] = input[j * inputStride + c] }
-                let s = [d[1] + d[2], d[3] + d[4], d[5] + d[6]], t = [d[1] - d[2], d[3] - d[4], d[5] - d[6]]
-                for even in stride(from: 0, to: 8, by: 2) {
-                    let e = k + 4 * even, o = e + 4
-                    let out = [(e[0] * d[0]).plusProduct(e[1], s[0]).plusProduct(e[2], s[1]).plusProduct(e[3], s[2]),
-                               (o[1] * t[0]).plusProduct(o[2], t[1]).plusProduct(o[3], t[2]).plusProduct(o[0], d[7])]
-                    for (row, v) in zip([even, even + 1], out) {
-                        let p = output + row * outputStride + c
-                        p.pointee = accumulate ? p.pointee + v : v
-                    }
-                }
-                c += 1
-            }
-        }
-    }
-}
-
-/// A, the 8 x 4 transpose of F(4, 5)'s paired Aᵀ (`PairedColumns4x8`), through its structure: the
-/// backward's output-gradient transform. Aᵀ's paired columns are A's paired rows: with E the even
-/// columns and O the odd ones of a pair's first row applied to the input, the pair is E + O and
-/// E - O; row 0 (the point 0) takes column 0 only and row 7 (infinity) column 3 only. 20
-/// operations per output vector where the dense kernel does 32 FMAs.
-///
-/// Coefficients are read from the matrix; `init` returns nil for any other pattern.
-struct PairedRows8x4: Sendable {
-    /// Per pair: the first row's coefficients (c0, c1, c2, c3).
-    let pairs: [SIMD4<Float>]
-    /// Row 0's coefficient of column 0 and row 7's of column 3.
-    let pointZero: Float, infinity: Float
-
-    init?(_ k: [Float], rows: Int, cols: Int) {
-        guard rows == 8, cols == 4, k.count == 64 else { return nil }
-        func at(_ r: Int, _ c: Int) -> Float { k[r * 8 + c] }
-        for c in 1..<4 where at(0, c) != 0 { return nil }
-        for c in 0..<3 where at(7, c) != 0 { return nil }
-        var pairs: [SIMD4<Float>] = []
-        for p in 0..<3 {
-            let a = 2 * p + 1, b = a + 1
-            for c in 0..<4 where at(b, c) != (c % 2 == 0 ? at(a, c) : -at(a, c)) { return nil }
-            pairs.append(SIMD4(at(a, 0), at(a, 1), at(a, 2), at(a, 3)))
-        }
-        self.pairs = pairs
-        (pointZero, infinity) = (at(0, 0), at(7, 3))
-    }
-
-    /// out_o (+)= Σ_j K[o][j] in_j for the four inputs `inputStride` apart and the eight outputs
-    /// `outputStride` apart, each `lanes` floats.
-    @inline(__always)
-    func apply(input: UnsafePointer<Float>, inputStride: Int, output: UnsafeMutablePointer<Float>, outputStride: Int,
-               lanes: Int, accumulate: Bool) {
-        typealias V = SIMD8<Float>
-        @inline(__always) func put(_ row: Int, _ c: Int, _ v: V) {
-            let p = output + row * outputStride + c
-            p.store(accumulate ? V.load(p) + v : v)
-        }
         let z = V(repeating: pointZero), w = V(repeating: infinity)
         let p0 = (V(repeating: pairs[0][0]), V(repeating: pairs[0][1]), V(repeating: pairs[0][2]), V(repeating: pairs[0][3]))
         let p1 = (V(repeating: pairs[1][0]), V(repeating: pairs[1][1]), V(repeating: pairs[1][2]), V(repeating: pairs[1][3]))
         let p2 = (V(repeating: pairs[2][0]), V(repeating: pairs[2][1]), V(repeating: pairs[2][2]), V(repeating: pairs[2][3]))
+        @inline(__always) func put(_ row: Int, _ c: Int, _ v: V) {
+            let p = output + row * outputStride + c
+            p.store(accumulate ? V.load(p) + v : v)
+        }
         var c = 0
         while c + 8 <= lanes {
             let d0 = V.load(input + c), d1 = V.load(input + inputStride + c)

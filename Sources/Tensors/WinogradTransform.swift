@@ -97,10 +97,10 @@ public struct TransformMatrix: Sendable {
         case pairedRows(PairedTransform8)
         /// F(4, 5)'s 4 x 8 output transform (Aᵀ).
         case pairedColumns(PairedColumns4x8)
-        /// The transpose of a paired Bᵀ (B, the backward's input-gradient transform).
-        case pairedColumns8(PairedColumns8x8)
-        /// The transpose of F(4, 5)'s Aᵀ (A, the backward's output-gradient transform).
-        case pairedRows4(PairedRows8x4)
+        /// B, the transpose of a paired Bᵀ (the backward's input-gradient transform).
+        case pairedRowsTransposed(PairedTransform8)
+        /// A, the transpose of F(4, 5)'s Aᵀ (the backward's output-gradient transform).
+        case pairedColumnsTransposed(PairedColumns4x8)
         case dense
     }
 
@@ -112,10 +112,14 @@ public struct TransformMatrix: Sendable {
         var p = [Float](repeating: 0, count: 64)
         for i in 0..<rows { for j in 0..<cols { p[i * 8 + j] = transposed ? dense[j * denseCols + i] : dense[i * denseCols + j] } }
         padded = p
+        // The backward's B and A are the forward's Bᵀ and Aᵀ transposed, so they are recognized
+        // through the transpose and applied through its structure.
+        var t = [Float](repeating: 0, count: 64)
+        for i in 0..<8 { for j in 0..<8 { t[i * 8 + j] = p[j * 8 + i] } }
         if rows == 8 && cols == 8, let k = PairedTransform8(p) { kernel = .pairedRows(k) }
         else if let k = PairedColumns4x8(p, rows: rows, cols: cols) { kernel = .pairedColumns(k) }
-        else if let k = PairedColumns8x8(p, rows: rows, cols: cols) { kernel = .pairedColumns8(k) }
-        else if let k = PairedRows8x4(p, rows: rows, cols: cols) { kernel = .pairedRows4(k) }
+        else if rows == 8 && cols == 8, let k = PairedTransform8(t) { kernel = .pairedRowsTransposed(k) }
+        else if let k = PairedColumns4x8(t, rows: cols, cols: rows) { kernel = .pairedColumnsTransposed(k) }
         else { kernel = .dense }
     }
 
@@ -129,10 +133,10 @@ public struct TransformMatrix: Sendable {
             k.apply(input: input, inputStride: inputStride, output: output, outputStride: outputStride, lanes: lanes, accumulate: accumulate)
         case .pairedColumns(let k):
             k.apply(input: input, inputStride: inputStride, output: output, outputStride: outputStride, lanes: lanes, accumulate: accumulate)
-        case .pairedColumns8(let k):
-            k.apply(input: input, inputStride: inputStride, output: output, outputStride: outputStride, lanes: lanes, accumulate: accumulate)
-        case .pairedRows4(let k):
-            k.apply(input: input, inputStride: inputStride, output: output, outputStride: outputStride, lanes: lanes, accumulate: accumulate)
+        case .pairedRowsTransposed(let k):
+            k.applyTransposed(input: input, inputStride: inputStride, output: output, outputStride: outputStride, lanes: lanes, accumulate: accumulate)
+        case .pairedColumnsTransposed(let k):
+            k.applyTransposed(input: input, inputStride: inputStride, output: output, outputStride: outputStride, lanes: lanes, accumulate: accumulate)
         case .dense:
             padded.withUnsafeBufferPointer { k in
                 transform8(k.baseAddress!, input: input, inputStride: inputStride, cols: cols,

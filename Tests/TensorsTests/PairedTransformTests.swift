@@ -15,11 +15,11 @@ final class PairedTransformTests: XCTestCase {
             assertMatchesDense(bt, lanes: [8, 32, 13, 3], rng: &rng, "F(\(m), \(r)) Bᵀ") {
                 paired.apply(input: $0, inputStride: $2, output: $1, outputStride: $2, lanes: $2, accumulate: $3)
             }
-            // Its transpose B, the backward's input-gradient transform, has the paired-column form.
+            // Its transpose B, the backward's input-gradient transform, goes through the same structure.
             let b = TransformMatrix(t.bt, rows: 8, cols: 8, transposed: true)
-            guard case .pairedColumns8(let pairedB) = b.kernel else { return XCTFail("F(\(m), \(r))'s B has the paired-column pattern") }
+            guard case .pairedRowsTransposed(let pairedB) = b.kernel else { return XCTFail("F(\(m), \(r))'s B is Bᵀ's transpose") }
             assertMatchesDense(b, lanes: [8, 32, 13, 3], rng: &rng, "F(\(m), \(r)) B") {
-                pairedB.apply(input: $0, inputStride: $2, output: $1, outputStride: $2, lanes: $2, accumulate: $3)
+                pairedB.applyTransposed(input: $0, inputStride: $2, output: $1, outputStride: $2, lanes: $2, accumulate: $3)
             }
         }
     }
@@ -37,15 +37,13 @@ final class PairedTransformTests: XCTestCase {
         assertMatchesDense(at, lanes: [8, 64, 13, 3], rng: &rng, "F(4, 5) Aᵀ") {
             paired.apply(input: $0, inputStride: $2, output: $1, outputStride: $2, lanes: $2, accumulate: $3)
         }
-        // Its transpose A, the backward's output-gradient transform, has the paired-row form.
+        // Its transpose A, the backward's output-gradient transform, goes through the same structure.
         let a = TransformMatrix(t.at, rows: 4, cols: 8, transposed: true)
-        guard case .pairedRows4(let pairedA) = a.kernel else { return XCTFail("F(4, 5)'s A has the paired-row pattern") }
+        guard case .pairedColumnsTransposed(let pairedA) = a.kernel else { return XCTFail("F(4, 5)'s A is Aᵀ's transpose") }
         assertMatchesDense(a, lanes: [8, 64, 13, 3], rng: &rng, "F(4, 5) A") {
-            pairedA.apply(input: $0, inputStride: $2, output: $1, outputStride: $2, lanes: $2, accumulate: $3)
+            pairedA.applyTransposed(input: $0, inputStride: $2, output: $1, outputStride: $2, lanes: $2, accumulate: $3)
         }
-        let ones = [Float](repeating: 1, count: 64)
-        XCTAssertNil(PairedColumns8x8(ones, rows: 8, cols: 8), "a dense matrix has no paired columns")
-        XCTAssertNil(PairedRows8x4(ones, rows: 8, cols: 4), "nor paired rows")
+        guard case .dense = TransformMatrix([Float](repeating: 1, count: 32), rows: 8, cols: 4).kernel else { return XCTFail("a dense 8 x 4 matrix is dense") }
     }
 
     /// `structured(input, output, lanes, accumulate)` against `transform8` with `matrix`'s coefficients,
