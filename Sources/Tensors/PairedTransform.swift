@@ -186,20 +186,25 @@ struct PairedColumns4x8: Sendable {
         (pointZero, infinity) = (at(0, 0), at(3, 7))
     }
 
+    /// The coefficients as vectors, for both kernels: the points 0 and infinity, then per pair its
+    /// four rows.
+    private var broadcasts: (SIMD8<Float>, SIMD8<Float>, (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>),
+                             (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>), (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>)) {
+        @inline(__always) get {
+            typealias V = SIMD8<Float>
+            func vectors(_ k: SIMD4<Float>) -> (V, V, V, V) { (V(repeating: k[0]), V(repeating: k[1]), V(repeating: k[2]), V(repeating: k[3])) }
+            return (V(repeating: pointZero), V(repeating: infinity), vectors(pairs[0]), vectors(pairs[1]), vectors(pairs[2]))
+        }
+    }
+
     /// out_o (+)= Σ_j K[o][j] in_j for the eight inputs `inputStride` apart and the four outputs
     /// `outputStride` apart, each `lanes` floats.
     @inline(__always)
     func apply(input: UnsafePointer<Float>, inputStride: Int, output: UnsafeMutablePointer<Float>, outputStride: Int,
                lanes: Int, accumulate: Bool) {
         typealias V = SIMD8<Float>
-        let z = V(repeating: pointZero), w = V(repeating: infinity)
-        let p0 = (V(repeating: pairs[0][0]), V(repeating: pairs[0][1]), V(repeating: pairs[0][2]), V(repeating: pairs[0][3]))
-        let p1 = (V(repeating: pairs[1][0]), V(repeating: pairs[1][1]), V(repeating: pairs[1][2]), V(repeating: pairs[1][3]))
-        let p2 = (V(repeating: pairs[2][0]), V(repeating: pairs[2][1]), V(repeating: pairs[2][2]), V(repeating: pairs[2][3]))
-        @inline(__always) func put(_ row: Int, _ c: Int, _ v: V) {
-            let p = output + row * outputStride + c
-            p.store(accumulate ? V.load(p) + v : v)
-        }
+        let (z, w, p0, p1, p2) = broadcasts
+        @inline(__always) func put(_ row: Int, _ c: Int, _ v: V) { store(v, output + row * outputStride + c, accumulate) }
         var c = 0
         while c + 8 <= lanes {
             let d0 = V.load(input + c), d1 = V.load(input + inputStride + c), d2 = V.load(input + 2 * inputStride + c)
@@ -239,14 +244,8 @@ struct PairedColumns4x8: Sendable {
     func applyTransposed(input: UnsafePointer<Float>, inputStride: Int, output: UnsafeMutablePointer<Float>, outputStride: Int,
                          lanes: Int, accumulate: Bool) {
         typealias V = SIMD8<Float>
-        let z = V(repeating: pointZero), w = V(repeating: infinity)
-        let p0 = (V(repeating: pairs[0][0]), V(repeating: pairs[0][1]), V(repeating: pairs[0][2]), V(repeating: pairs[0][3]))
-        let p1 = (V(repeating: pairs[1][0]), V(repeating: pairs[1][1]), V(repeating: pairs[1][2]), V(repeating: pairs[1][3]))
-        let p2 = (V(repeating: pairs[2][0]), V(repeating: pairs[2][1]), V(repeating: pairs[2][2]), V(repeating: pairs[2][3]))
-        @inline(__always) func put(_ row: Int, _ c: Int, _ v: V) {
-            let p = output + row * outputStride + c
-            p.store(accumulate ? V.load(p) + v : v)
-        }
+        let (z, w, p0, p1, p2) = broadcasts
+        @inline(__always) func put(_ row: Int, _ c: Int, _ v: V) { store(v, output + row * outputStride + c, accumulate) }
         var c = 0
         while c + 8 <= lanes {
             let d0 = V.load(input + c), d1 = V.load(input + inputStride + c)
@@ -280,4 +279,10 @@ struct PairedColumns4x8: Sendable {
             c += 1
         }
     }
+}
+
+/// `v` into `p`, or added to what `p` holds: the kernels' one way to write an output vector.
+@inline(__always)
+private func store(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>, _ accumulate: Bool) {
+    p.store(accumulate ? SIMD8.load(p) + v : v)
 }
