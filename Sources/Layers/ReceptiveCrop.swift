@@ -30,8 +30,7 @@ public struct ReceptiveCrop {
         for i in stride(from: layers.count - 1, through: 0, by: -1) {
             let above = result[i + 1]
             if let w = windows[i] {
-                // `WindowGeometry.inputSpan`'s lower end.
-                result[i] = (above.row * w.stride - w.padding, above.col * w.stride - w.padding)
+                result[i] = (w.inputSpan(of: above.row...above.row).lowerBound, w.inputSpan(of: above.col...above.col).lowerBound)
             } else {
                 result[i] = above
             }

@@ -64,10 +64,7 @@ struct PairedTransform8: Sendable {
         let o1 = (V(repeating: odd[1][0]), V(repeating: odd[1][1]), V(repeating: odd[1][2]))
         let e2 = (V(repeating: even[2][0]), V(repeating: even[2][1]), V(repeating: even[2][2]))
         let o2 = (V(repeating: odd[2][0]), V(repeating: odd[2][1]), V(repeating: odd[2][2]))
-        @inline(__always) func put(_ row: Int, _ c: Int, _ v: V) {
-            let p = output + row * outputStride + c
-            p.store(accumulate ? V.load(p) + v : v)
-        }
+        @inline(__always) func put(_ row: Int, _ c: Int, _ v: V) { (output + row * outputStride + c).store(v, adding: accumulate) }
         var c = 0
         while c + 8 <= lanes {
             let d0 = V.load(input + c), d1 = V.load(input + inputStride + c), d2 = V.load(input + 2 * inputStride + c)
@@ -98,10 +95,7 @@ struct PairedTransform8: Sendable {
                 out[2 * p + 2] = e - o
             }
             out[7] = (last[0] * d[1]).plusProduct(last[1], d[3]).plusProduct(last[2], d[5]).plusProduct(last[3], d[7])
-            for j in 0..<8 {
-                let p = output + j * outputStride + c
-                p.pointee = accumulate ? p.pointee + out[j] : out[j]
-            }
+            storeLane(out, rows: 8, output, outputStride, c, accumulate)
             c += 1
         }
     }
@@ -114,10 +108,7 @@ struct PairedTransform8: Sendable {
     func applyTransposed(input: UnsafePointer<Float>, inputStride: Int, output: UnsafeMutablePointer<Float>, outputStride: Int,
                          lanes: Int, accumulate: Bool) {
         typealias V = SIMD8<Float>
-        @inline(__always) func put(_ row: Int, _ c: Int, _ v: V) {
-            let p = output + row * outputStride + c
-            p.store(accumulate ? V.load(p) + v : v)
-        }
+        @inline(__always) func put(_ row: Int, _ c: Int, _ v: V) { (output + row * outputStride + c).store(v, adding: accumulate) }
         var c = 0
         transposedRows.withUnsafeBufferPointer { kp in
             let k = kp.baseAddress!
@@ -148,10 +139,7 @@ struct PairedTransform8: Sendable {
                 out[2 * i + 1] = (odd[0][i] * t[0]).plusProduct(odd[1][i], t[1]).plusProduct(odd[2][i], t[2]).plusProduct(last[i], d[7])
             }
             out[7] = last[3] * d[7]
-            for j in 0..<8 {
-                let p = output + j * outputStride + c
-                p.pointee = accumulate ? p.pointee + out[j] : out[j]
-            }
+            storeLane(out, rows: 8, output, outputStride, c, accumulate)
             c += 1
         }
     }
@@ -204,7 +192,7 @@ struct PairedColumns4x8: Sendable {
                lanes: Int, accumulate: Bool) {
         typealias V = SIMD8<Float>
         let (z, w, p0, p1, p2) = broadcasts
-        @inline(__always) func put(_ row: Int, _ c: Int, _ v: V) { store(v, output + row * outputStride + c, accumulate) }
+        @inline(__always) func put(_ row: Int, _ c: Int, _ v: V) { (output + row * outputStride + c).store(v, adding: accumulate) }
         var c = 0
         while c + 8 <= lanes {
             let d0 = V.load(input + c), d1 = V.load(input + inputStride + c), d2 = V.load(input + 2 * inputStride + c)
@@ -219,19 +207,15 @@ struct PairedColumns4x8: Sendable {
         }
         // Lanes past the last whole vector, one at a time in the same order.
         while c < lanes {
-            var d = [Float](repeating: 0, count: 8)
+            var d = SIMD8<Float>.zero
             for j in 0..<8 { d[j] = input[j * inputStride + c] }
-            let s = [d[1] + d[2], d[3] + d[4], d[5] + d[6]], t = [d[1] - d[2], d[3] - d[4], d[5] - d[6]]
-            let out: [Float] = [
-                (pointZero * d[0]).plusProduct(pairs[0][0], s[0]).plusProduct(pairs[1][0], s[1]).plusProduct(pairs[2][0], s[2]),
-                (pairs[0][1] * t[0]).plusProduct(pairs[1][1], t[1]).plusProduct(pairs[2][1], t[2]),
-                (pairs[0][2] * s[0]).plusProduct(pairs[1][2], s[1]).plusProduct(pairs[2][2], s[2]),
-                (pairs[0][3] * t[0]).plusProduct(pairs[1][3], t[1]).plusProduct(pairs[2][3], t[2]).plusProduct(infinity, d[7]),
-            ]
-            for j in 0..<4 {
-                let p = output + j * outputStride + c
-                p.pointee = accumulate ? p.pointee + out[j] : out[j]
-            }
+            let s = SIMD4(d[1] + d[2], d[3] + d[4], d[5] + d[6], 0), t = SIMD4(d[1] - d[2], d[3] - d[4], d[5] - d[6], 0)
+            var out = SIMD8<Float>.zero
+            out[0] = (pointZero * d[0]).plusProduct(pairs[0][0], s[0]).plusProduct(pairs[1][0], s[1]).plusProduct(pairs[2][0], s[2])
+            out[1] = (pairs[0][1] * t[0]).plusProduct(pairs[1][1], t[1]).plusProduct(pairs[2][1], t[2])
+            out[2] = (pairs[0][2] * s[0]).plusProduct(pairs[1][2], s[1]).plusProduct(pairs[2][2], s[2])
+            out[3] = (pairs[0][3] * t[0]).plusProduct(pairs[1][3], t[1]).plusProduct(pairs[2][3], t[2]).plusProduct(infinity, d[7])
+            storeLane(out, rows: 4, output, outputStride, c, accumulate)
             c += 1
         }
     }
@@ -245,7 +229,7 @@ struct PairedColumns4x8: Sendable {
                          lanes: Int, accumulate: Bool) {
         typealias V = SIMD8<Float>
         let (z, w, p0, p1, p2) = broadcasts
-        @inline(__always) func put(_ row: Int, _ c: Int, _ v: V) { store(v, output + row * outputStride + c, accumulate) }
+        @inline(__always) func put(_ row: Int, _ c: Int, _ v: V) { (output + row * outputStride + c).store(v, adding: accumulate) }
         var c = 0
         while c + 8 <= lanes {
             let d0 = V.load(input + c), d1 = V.load(input + inputStride + c)
@@ -272,17 +256,19 @@ struct PairedColumns4x8: Sendable {
                 out[2 * p + 2] = even - odd
             }
             out[7] = infinity * d[3]
-            for j in 0..<8 {
-                let p = output + j * outputStride + c
-                p.pointee = accumulate ? p.pointee + out[j] : out[j]
-            }
+            storeLane(out, rows: 8, output, outputStride, c, accumulate)
             c += 1
         }
     }
 }
 
-/// `v` into `p`, or added to what `p` holds: the kernels' one way to write an output vector.
+/// The first `rows` lanes of `out` to lane `c` of as many output rows, `outputStride` apart, written
+/// or added: the kernels' one-lane tail.
 @inline(__always)
-private func store(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>, _ accumulate: Bool) {
-    p.store(accumulate ? SIMD8.load(p) + v : v)
+private func storeLane(_ out: SIMD8<Float>, rows: Int, _ output: UnsafeMutablePointer<Float>, _ outputStride: Int,
+                       _ c: Int, _ accumulate: Bool) {
+    for j in 0..<rows {
+        let p = output + j * outputStride + c
+        p.pointee = accumulate ? p.pointee + out[j] : out[j]
+    }
 }

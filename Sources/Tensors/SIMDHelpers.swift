@@ -14,6 +14,11 @@ extension SIMD8 where Scalar == Int32 {
 extension UnsafeMutablePointer where Pointee == Float {
     @inlinable @inline(__always)
     public func store(_ v: SIMD8<Float>) { UnsafeMutableRawPointer(self).storeBytes(of: v, as: SIMD8<Float>.self) }
+
+    /// `v` written here, or added to what is here: how the kernels write an output vector that
+    /// may accumulate (C += ... in GEMMs, tiles that overlap in the Winograd transforms).
+    @inlinable @inline(__always)
+    public func store(_ v: SIMD8<Float>, adding: Bool) { store(adding ? SIMD8.load(self) + v : v) }
 }
 
 extension UnsafeMutablePointer where Pointee == Int32 {

@@ -86,11 +86,8 @@ private func tile<Shape: TileShape>(_: Shape.Type, _ k: Int, _ a: UnsafePointer<
         if rows > 3 { let a3 = SIMD8<Float>(repeating: ap[3 &* aRow]); c30 = c30.plusProduct(a3, b0); if vectors > 1 { c31 = c31.plusProduct(a3, b1) } }
         ap += aCol; bp += ldb
     }
-    put(accumulate, c00, c); if vectors > 1 { put(accumulate, c01, c + 8) }
-    if rows > 1 { put(accumulate, c10, c + ldc); if vectors > 1 { put(accumulate, c11, c + ldc + 8) } }
-    if rows > 2 { put(accumulate, c20, c + 2 * ldc); if vectors > 1 { put(accumulate, c21, c + 2 * ldc + 8) } }
-    if rows > 3 { put(accumulate, c30, c + 3 * ldc); if vectors > 1 { put(accumulate, c31, c + 3 * ldc + 8) } }
+    c.store(c00, adding: accumulate); if vectors > 1 { (c + 8).store(c01, adding: accumulate) }
+    if rows > 1 { (c + ldc).store(c10, adding: accumulate); if vectors > 1 { (c + ldc + 8).store(c11, adding: accumulate) } }
+    if rows > 2 { (c + 2 * ldc).store(c20, adding: accumulate); if vectors > 1 { (c + 2 * ldc + 8).store(c21, adding: accumulate) } }
+    if rows > 3 { (c + 3 * ldc).store(c30, adding: accumulate); if vectors > 1 { (c + 3 * ldc + 8).store(c31, adding: accumulate) } }
 }
-
-@inline(__always)
-private func put(_ accumulate: Bool, _ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) { p.store(accumulate ? SIMD8.load(p) + v : v) }
