@@ -42,6 +42,10 @@ struct IndexPage {
                                 .txt(" \u{00B7} data: "), .span(.class("mono"), .txt(findings.data)),
                                 .txt(" \u{00B7} input \(Format.shape(findings.inputShape)) \u{00B7} \(findings.probes) probe images, top \(findings.top) per feature map")]
         if status == "running" { parts.append(.txt(" \u{00B7} the run is still training: reload after the next snapshot")) }
+        if status != "running", let message = findings.configuration?.message {
+            parts.append(.txt(" \u{00B7} "))
+            parts.append(.span(.class("status-message"), .txt(message)))
+        }
         return parts
     }
 

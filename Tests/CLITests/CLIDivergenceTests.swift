@@ -26,4 +26,34 @@ final class CLIDivergenceTests: XCTestCase {
         XCTAssertEqual(config?["status"] as? String, "failed")
         XCTAssertTrue((config?["message"] as? String)?.contains("diverged in epoch 1") == true)
     }
+
+    /// A run whose report says "finished" and that fails after --resume, before any new snapshot
+    /// (so no monitor pass runs): the report must say failed and why, not "finished" or "running".
+    /// Learning rate 0.2 survives epochs 1-2 of this data and model and diverges in epoch 3; seeded
+    /// training is bit-reproducible, so that is the same epoch every time.
+    func testReportSaysFailedWhenAResumedRunDiverges() throws {
+        let dir = CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try CLIColourFolderTests.writeDataSet(at: dir + "/shapes")
+        try CLIColourFolderTests.tinyModel.write(toFile: dir + "/tiny.json", atomically: true, encoding: .utf8)
+        let first = try CLI.run(["train", "--model", "tiny.json", "--data", "folder", "--data-dir", "shapes", "--epochs", "1",
+                                 "--batch-size", "8", "--learning-rate", "0.2", "--run", "late", "--probes", "8", "--top", "2",
+                                 "--occlusion-images", "0"], in: dir)
+        XCTAssertEqual(first.status, 0, first.stderr)
+        let report = dir + "/Reports/late"
+        XCTAssertEqual(try Self.findingsStatus(report), "finished")
+
+        let resumed = try CLI.run(["train", "--resume", "--run", "late", "--epochs", "5", "--snapshot-epochs", "0,1",
+                                   "--probes", "8", "--top", "2"], in: dir)
+        assertOneLineError(resumed, contains: "training diverged in epoch 3 at step ")
+        XCTAssertEqual(try Self.findingsStatus(report), "failed")
+        let index = try String(contentsOfFile: report + "/index.html", encoding: .utf8)
+        XCTAssertTrue(index.contains("<span class=\"status failed\">failed</span>"), "index.html shows the failed status")
+        XCTAssertTrue(index.contains("<span class=\"status-message\">training diverged in epoch 3"), "index.html says why, beside the status")
+    }
+
+    private static func findingsStatus(_ report: String) throws -> String? {
+        let findings = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report + "/findings.json"))) as? [String: Any]
+        return findings?["status"] as? String
+    }
 }
