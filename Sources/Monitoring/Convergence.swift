@@ -10,12 +10,30 @@ public struct ConvergenceStep: Codable, Sendable, Equatable {
     public var topOverlap: [Double]
     /// Per filter: Pearson correlation of its per-probe maximum activations at both epochs.
     public var correlation: [Double]
+    /// Maps that are zero on every probe at both epochs. Their responses cannot change and their
+    /// top-k are ties broken by probe index, so they would count as perfectly stable: they are
+    /// left out of the medians, or a layer that died would read as settled.
+    public var silentMaps: [Int]
+    /// Medians over the other maps (0 when every map is silent).
     public var medianTopOverlap: Double
     public var medianCorrelation: Double
 
+    public init(from: Int, to: Int, topOverlap: [Double], correlation: [Double], silentMaps: [Int] = []) {
+        self.from = from
+        self.to = to
+        self.topOverlap = topOverlap
+        self.correlation = correlation
+        self.silentMaps = silentMaps
+        let silent = Set(silentMaps)
+        let kept = topOverlap.indices.filter { !silent.contains($0) }
+        medianTopOverlap = Convergence.median(kept.map { topOverlap[$0] })
+        medianCorrelation = Convergence.median(kept.map { correlation[$0] })
+    }
+
     enum CodingKeys: String, CodingKey {
         case from, to, correlation
-        case topOverlap = "top_overlap", medianTopOverlap = "median_top_overlap", medianCorrelation = "median_correlation"
+        case topOverlap = "top_overlap", silentMaps = "silent_maps"
+        case medianTopOverlap = "median_top_overlap", medianCorrelation = "median_correlation"
     }
 }
 
@@ -57,15 +75,16 @@ public struct ConvergenceThresholds: Codable, Sendable, Equatable {
 public enum Convergence {
     public static func step(from a: LayerAnalysis, _ epochA: Int, to b: LayerAnalysis, _ epochB: Int) -> ConvergenceStep {
         let c = min(a.channels, b.channels), p = min(a.maxPerProbe.shape[1], b.maxPerProbe.shape[1])
-        var overlaps: [Double] = [], correlations: [Double] = []
+        var overlaps: [Double] = [], correlations: [Double] = [], silent: [Int] = []
         for f in 0..<c {
             let sa = Set(a.top[f].map(\.image)), sb = Set(b.top[f].map(\.image))
             overlaps.append(Double(sa.intersection(sb).count) / Double(max(1, max(sa.count, sb.count))))
             let pa = a.maxPerProbe.shape[1], pb = b.maxPerProbe.shape[1]
-            correlations.append(pearson((0..<p).map { a.maxPerProbe.data[f * pa + $0] }, (0..<p).map { b.maxPerProbe.data[f * pb + $0] }))
+            let ra = (0..<p).map { a.maxPerProbe.data[f * pa + $0] }, rb = (0..<p).map { b.maxPerProbe.data[f * pb + $0] }
+            correlations.append(pearson(ra, rb))
+            if ra.allSatisfy({ $0 <= 0 }) && rb.allSatisfy({ $0 <= 0 }) { silent.append(f) }
         }
-        return ConvergenceStep(from: epochA, to: epochB, topOverlap: overlaps, correlation: correlations,
-                               medianTopOverlap: median(overlaps), medianCorrelation: median(correlations))
+        return ConvergenceStep(from: epochA, to: epochB, topOverlap: overlaps, correlation: correlations, silentMaps: silent)
     }
 
     /// Steps between consecutive analyses of one layer, and the epoch it settled at.

@@ -39,6 +39,12 @@ public struct LayerAnalysis: Sendable {
     }
 
     public func maxActivation(_ c: Int) -> Float { top[c].first?.value ?? 0 }
+
+    /// Feature `c`'s top activations that are not exactly zero: the ones with something to
+    /// project. A map that fires on fewer than k probes (a dead one on none) fills the rest of
+    /// its top-k with zeros on arbitrary probes, whose projections are zero by linearity.
+    /// After a ReLU the list is non-negative and sorted strongest first, so these are a prefix.
+    public func responses(_ c: Int) -> ArraySlice<Activation> { top[c].prefix { $0.value != 0 } }
 }
 
 /// The monitor's result for one snapshot.

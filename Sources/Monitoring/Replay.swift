@@ -100,8 +100,9 @@ public struct Replay {
         let shape = probes.imageShape, imageSize = shape.reduce(1, *)
         let (inC, height, width) = (shape[0], shape[1], shape[2])
         let c = block.outputShape[0]
+        // A zero seed projects to zero (the backward is linear in it), which `out` already holds.
         let items: [(channel: Int, slot: Int, act: Activation)] = top.enumerated().flatMap { ch, acts in
-            acts.enumerated().map { (ch, $0, $1) }
+            acts.enumerated().filter { $0.element.value != 0 }.map { (ch, $0, $1) }
         }
         // Only conv, relu, maxpool and dropout can come before a conv block, and all have windows.
         guard let crop = network.receptiveCrop(top: block.outputIndex) else { preconditionFailure("no receptive crop below \(block.name)") }

@@ -100,7 +100,7 @@ struct EpochPage {
     private func figure(_ c: Int) -> Content {
         let filter = findings?.filters.first { $0.index == c }
         let flags = filter.map(Flag.of) ?? []
-        let acts = c < analysis.top.count ? analysis.top[c] : []
+        let acts = c < analysis.top.count ? Array(analysis.responses(c)) : []
         let tiles = c < fig2.tiles.count ? fig2.tiles[c] : []
         // Only projection tiles carry a tooltip (the patch beside it shows the same activation):
         // at 64 maps x 9 activations every byte per tile counts.
@@ -115,10 +115,12 @@ struct EpochPage {
                                       .attr("title", "filter \(c) weights, contrast-normalized")),
                                 .div(.class("label"), .txt("filter"))))
         }
-        columns.append(.div(.div(.class("grid g"), .group(tiles.enumerated().map { tileNode($1.projection, $0, titled: true) })),
-                            .div(.class("label"), .txt("projections"))))
-        columns.append(.div(.div(.class("grid g"), .group(tiles.enumerated().map { tileNode($1.patch, $0, titled: false) })),
-                            .div(.class("label"), .txt("image patches"))))
+        if !tiles.isEmpty {
+            columns.append(.div(.div(.class("grid g"), .group(tiles.enumerated().map { tileNode($1.projection, $0, titled: true) })),
+                                .div(.class("label"), .txt("projections"))))
+            columns.append(.div(.div(.class("grid g"), .group(tiles.enumerated().map { tileNode($1.patch, $0, titled: false) })),
+                                .div(.class("label"), .txt("image patches"))))
+        }
         let activations: [Node<HTML.ListContext>] = acts.enumerated().map { j, a in
             let box = analysis.boxes[c][j]
             return .li(.attr("title", "probe \(a.image) at (\(a.y), \(a.x)); pixels \(box.top)\u{2013}\(box.bottom - 1) \u{00D7} \(box.left)\u{2013}\(box.right - 1)"),
@@ -126,11 +128,22 @@ struct EpochPage {
         }
         return .el("figure", .id("f\(c)"), .class((["filter"] + flags.prefix(1).map { "flag-" + $0.rawValue }).joined(separator: " ")),
             .h3(.txt("feature map \(c)"), .group(flags.map { .span(.class("badge \($0.rawValue)"), .txt($0.rawValue)) })),
-            .div(.class("pair"), .group(columns)),
+            columns.isEmpty ? .empty : .div(.class("pair"), .group(columns)),
             .el("figcaption",
-                acts.isEmpty ? .p(.class("muted"), .txt("no activations recorded")) : .ol(.class("acts"), .group(activations)),
+                acts.isEmpty ? .empty : .ol(.class("acts"), .group(activations)),
+                silence(c, shown: acts.count),
                 filter.map { numbers($0) } ?? .empty,
                 reasons(filter, flags)))
+    }
+
+    /// Why a box has fewer than k projections: the map is zero on the other probes, so there is
+    /// nothing to project and no image that caused it.
+    private func silence(_ c: Int, shown: Int) -> Content {
+        guard shown < analysis.k else { return .empty }
+        let probes = context.probeLabels.count
+        if c >= analysis.top.count || analysis.top[c].isEmpty { return .p(.class("muted"), .txt("no activations recorded")) }
+        if shown == 0 { return .p(.class("muted"), .txt("zero on all \(probes) probe images: nothing to project")) }
+        return .p(.class("muted"), .txt("non-zero on only \(shown) of \(probes) probe images; the other \(analysis.k - shown) places are empty"))
     }
 
     /// The measurements behind the flags, each with the threshold it is compared to.

@@ -70,10 +70,14 @@ struct LayerPage {
             let rows: [Node<HTML.TableContext>] = convergence.steps.map { step in
                 .tr(.td(.txt("\(step.from) \u{2192} \(step.to)")),
                     .td(.class(step.medianCorrelation >= t.correlation ? "num" : "num below"), .txt(Format.fixed(step.medianCorrelation, 3))),
-                    .td(.class(step.medianTopOverlap >= t.topOverlap ? "num" : "num below"), .txt(Format.percent(step.medianTopOverlap))))
+                    .td(.class(step.medianTopOverlap >= t.topOverlap ? "num" : "num below"), .txt(Format.percent(step.medianTopOverlap))),
+                    .td(.class("num"), .txt("\(step.silentMaps.count)")))
             }
             nodes.append(.table(.thead(.tr(.th(.txt("snapshots")), .th(.class("num"), .txt("median correlation")),
-                                           .th(.class("num"), .txt("median top-k kept")))), .tbody(.group(rows))))
+                                           .th(.class("num"), .txt("median top-k kept")), .th(.class("num"), .txt("silent maps")))),
+                                .tbody(.group(rows))))
+            nodes.append(.p(.class("note"), .txt(
+                "Silent maps are zero on every probe image at both snapshots of a step. Their responses cannot change and their top-\(context.findings.top) are ties, so they are left out of the medians: a layer whose maps died does not count as settled.")))
         } else {
             nodes.append(.p(.class("muted"), .txt("Convergence needs two snapshots.")))
         }
@@ -96,7 +100,7 @@ struct LayerPage {
             .h2(.txt("Evolution of each feature map (Fig. 4 view)")),
             .p(.class("note"), .txt(
                 "One row per feature map, one column per snapshot: the deconvnet projection of the feature map's strongest activation over all probe images at that epoch, cropped to its receptive field and contrast-normalized on its own (v \u{2192} 128 + 127\u{00B7}v / max|v|; mid gray is zero). A sudden change between columns means the feature map switched to another pattern; a stable one means it has converged. Outlined cells were flagged at that epoch; click a cell for the Fig. 2 view.")),
-            grid(evolution, cellClass: "e", sprite: "ev", scale: layer.scale) { c, e, lf in
+            grid(evolution, cellClass: "e", sprite: "ev", scale: layer.scale, blank: "zero on every probe image: nothing to project") { c, e, lf in
                 let top = lf?.filters.first { $0.index == c }
                 return "feature map \(c), epoch \(e)" + (top.map { ": max activation \(Format.number($0.maxActivation)), fire rate \(Format.percent(Double($0.fireRate)))" } ?? "")
             })
@@ -115,7 +119,8 @@ struct LayerPage {
     }
 
     /// Feature maps down, epochs across; every cell links to that epoch's figure of the map.
-    private func grid(_ sprite: EpochGridSprite, cellClass: String, sprite spriteClass: String, scale: Int,
+    /// A map measured at an epoch but without a tile there shows `blank` (when given) instead.
+    private func grid(_ sprite: EpochGridSprite, cellClass: String, sprite spriteClass: String, scale: Int, blank: String? = nil,
                       title: (Int, Int, LayerFindings?) -> String) -> Content {
         let epochs = context.epochNumbers
         let layerFindings = epochs.map { context.layerFindings(layer.name, epoch: $0) }
@@ -125,14 +130,18 @@ struct LayerPage {
         let rows: [Node<HTML.TableContext>] = (0..<sprite.tiles.count).map { c in
             let latest = layerFindings.last.flatMap { $0?.filters.first { $0.index == c } }
             let cells: [Node<HTML.TableRowContext>] = epochs.indices.map { i in
-                guard let placed = sprite.tiles[c][i] else { return .td(.class("missing"), .txt("\u{2013}")) }
-                let flags = layerFindings[i]?.filters.first { $0.index == c }.map(Flag.of) ?? []
+                let measured = layerFindings[i]?.filters.first { $0.index == c }
+                let placed = sprite.tiles[c][i]
+                guard placed != nil || (measured != nil && blank != nil) else { return .td(.class("missing"), .txt("\u{2013}")) }
+                let flags = measured.map(Flag.of) ?? []
                 let cls = ([cellClass] + flags.prefix(1).map { "flag-" + $0.rawValue }).joined(separator: " ")
                 let flagText = flags.isEmpty ? "" : " \u{2014} flagged: " + flags.map(\.rawValue).joined(separator: ", ")
+                let content: Node<HTML.AnchorContext> = placed.map { .span(.group($0.attributes(sprite: spriteClass, scale: scale))) }
+                    ?? .span(.class("blank"), .txt("0"))
+                let tip = title(c, epochs[i], layerFindings[i]) + (placed == nil ? " \u{2014} " + (blank ?? "") : "") + flagText
                 return .td(.class(cls),
                            .a(.attr("href", ReportFiles.epochPage(layer.slug, epoch: epochs[i]) + "#f\(c)"),
-                              .attr("title", title(c, epochs[i], layerFindings[i]) + flagText),
-                              .span(.group(placed.attributes(sprite: spriteClass, scale: scale)))))
+                              .attr("title", tip), content))
             }
             return .tr(.th(.class("num"), .txt("\(c)"), .group((latest.map(Flag.of) ?? []).map { .span(.class("badge \($0.rawValue)"), .attr("title", "at the latest snapshot"), .txt($0.rawValue)) })),
                        .group(cells))

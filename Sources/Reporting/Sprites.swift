@@ -182,7 +182,8 @@ struct Fig2Sprite {
                             channels: Pixels.shownChannels(c))
         for ch in 0..<layer.channels {
             var row: [(projection: PlacedTile, patch: PlacedTile)] = []
-            for (j, activation) in layer.top[ch].enumerated() where j < k {
+            // Zero activations have no projection and their probes are arbitrary: not drawn.
+            for (j, activation) in layer.responses(ch).enumerated() where j < k {
                 let box = layer.boxes[ch][j]
                 let align = TileAlignment(box: box, imageHeight: h, imageWidth: w, cellHeight: cellHeight, cellWidth: cellWidth)
                 let projection = Render.projection(layer.projections.data, offset: (ch * k + j) * imageSize, channels: c, height: h, width: w, box: box)
@@ -207,12 +208,13 @@ struct EpochGridSprite {
         tiles = Array(repeating: Array(repeating: nil, count: epochs), count: rows)
     }
 
-    /// The strongest projection of each feature map of `layer`, cropped to its box.
+    /// The strongest projection of each feature map of `layer`, cropped to its box; none for a
+    /// map that is zero on every probe.
     mutating func addTopProjections(_ layer: LayerAnalysis, column: Int, imageShape: [Int]) {
         let k = layer.projections.shape.count == 5 ? layer.projections.shape[1] : layer.k
         let (c, h, w) = (imageShape[0], imageShape[1], imageShape[2])
         for ch in 0..<min(layer.channels, tiles.count) {
-            guard let box = layer.boxes[ch].first else { continue }
+            guard !layer.responses(ch).isEmpty, let box = layer.boxes[ch].first else { continue }
             let crop = Render.projection(layer.projections.data, offset: ch * k * c * h * w, channels: c, height: h, width: w, box: box)
             let align = TileAlignment(box: box, imageHeight: h, imageWidth: w, cellHeight: sheet.cellHeight, cellWidth: sheet.cellWidth)
             tiles[ch][column] = PlacedTile(tile: sheet.place(crop, column: column, row: ch), alignment: align)

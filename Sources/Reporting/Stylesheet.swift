@@ -55,7 +55,7 @@ enum Stylesheet {
 
     /* Fig. 2 view: one figure per feature map, projections beside their image patches. */
     .filters { display: flex; flex-wrap: wrap; gap: 14px; }
-    figure.filter { margin: 0; padding: 8px; border: 1px solid var(--rule); border-radius: 4px; width: min-content; max-width: 100%; }
+    figure.filter { margin: 0; padding: 8px; border: 1px solid var(--rule); border-radius: 4px; width: min-content; min-width: 16em; max-width: 100%; }
     figure.filter .pair { display: flex; gap: 8px; align-items: flex-start; }
     figure.filter .label { font-size: 0.75em; color: var(--muted); text-align: center; }
     figure.filter figcaption { font-size: 0.85em; margin-top: 4px; }
@@ -66,6 +66,7 @@ enum Stylesheet {
     table.evolution td { padding: 3px; }
     table.evolution td a { display: grid; place-items: center; }
     table.evolution td.missing { background: var(--shade); }
+    table.evolution td .blank { color: var(--muted); font-size: 0.8em; }
 
     figure.chart { display: inline-block; margin: 0 16px 8px 0; }
     figure.chart figcaption { text-align: center; color: var(--muted); }

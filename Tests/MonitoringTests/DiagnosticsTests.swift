@@ -158,6 +158,35 @@ final class DiagnosticsTests: XCTestCase {
         XCTAssertEqual(layer.convergedAt, 1, "settled from epoch 1 on, not from 0")
     }
 
+    /// Maps dead at both snapshots are listed as silent and left out of the medians: with 20 of
+    /// conv1's 32 maps dead in two unrelated networks, counting them (their responses and their
+    /// tied top-k never change) would make the median overlap 1 and call the layer settled.
+    func testMapsSilentAtBothSnapshotsAreLeftOutOfTheMedians() throws {
+        let (trained, probes) = try Self.trainedNetwork()
+        let fresh = try Network(spec: trained.spec)
+        var rng = Xoshiro256(seed: 99)
+        fresh.initialize(rng: &rng)
+        let dead = Array(0..<20)
+        let a = try copy(trained)
+        for net in [a, fresh] {
+            let conv1 = net.layers[net.convBlocks[0].convIndex] as! Conv2D
+            for f in dead { conv1.bias.value.data[f] = -1e4 }
+        }
+        let before = Replay(network: fresh, probes: probes, k: 9).analyze(epoch: 0, step: 0).layers[0]
+        let after = Replay(network: a, probes: probes, k: 9).analyze(epoch: 1, step: 0).layers[0]
+        let step = Convergence.step(from: before, 0, to: after, 1)
+        XCTAssertEqual(step.silentMaps, dead)
+        XCTAssertEqual(step.topOverlap.count, 32, "every map keeps its own numbers")
+        let live = (20..<32).map { step.topOverlap[$0] }.sorted()
+        XCTAssertEqual(step.medianTopOverlap, (live[5] + live[6]) / 2, accuracy: 1e-12)
+        XCTAssertLessThan(step.medianTopOverlap, 0.5)
+        let layer = Convergence.layer("conv1", epochs: [(0, before), (1, after)], thresholds: ConvergenceThresholds())
+        XCTAssertNil(layer.convergedAt)
+        // A layer with every map silent has nothing to measure: not settled.
+        let allSilent = ConvergenceStep(from: 0, to: 1, topOverlap: [1, 1], correlation: [1, 1], silentMaps: [0, 1])
+        XCTAssertEqual(allSilent.medianTopOverlap, 0)
+    }
+
     func testDeathHistoryRecordsDeathAndRecovery() {
         func epoch(_ e: Int, dead: [Int]) -> EpochFindings {
             EpochFindings(epoch: e, step: 0, testAccuracy: nil, layers: [LayerFindings(name: "conv1", deadFilters: dead, dormantFilters: [],

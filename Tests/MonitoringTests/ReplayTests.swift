@@ -107,6 +107,9 @@ final class ReplayTests: XCTestCase {
         let net = try Network(spec: spec)
         var rng = Xoshiro256(seed: 8)
         net.initialize(rng: &rng)
+        // conv2's map 7 is dead: its top-k are zeros, which the projection skips (a zero seed projects to zero).
+        let conv2 = net.layers[net.convBlocks[1].convIndex] as! Conv2D
+        conv2.bias.value.data[7] = -1e4
         let n = 12
         let images = Tensor(shape: [n, 1, 28, 28], data: (0..<(n * 784)).map { _ in rng.nextUnitFloat() })
         let probes = ProbeSet(test: Dataset(name: "r", images: images, labels: [Int](repeating: 0, count: n), classNames: []),
@@ -115,6 +118,9 @@ final class ReplayTests: XCTestCase {
         replay.batchSize = 5
         replay.projectionBatchSize = 7   // projection batches that do not divide the 96 or 192 items
         let analysis = replay.analyze(epoch: 0, step: 0)
+        XCTAssertEqual(analysis.layers[1].top[7].map(\.value), [0, 0, 0])
+        XCTAssertTrue(analysis.layers[1].responses(7).isEmpty)
+        XCTAssertEqual(analysis.layers[1].responses(0).count, 3)
         for (b, block) in net.convBlocks.enumerated() {
             let layer = analysis.layers[b]
             for c in [0, 7, layer.channels - 1] {

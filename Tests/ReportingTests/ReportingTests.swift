@@ -171,10 +171,20 @@ final class ReportingTests: XCTestCase {
         for c in 0..<spec.layers[layer].filters {
             let figure = try XCTUnwrap(root.first("figure", id: "f\(c)"), "\(name): no figure for map \(c)")
             let grids = figure.elements("div", class: "grid")
-            XCTAssertEqual(grids.count, 2, "projections beside patches")
-            XCTAssertEqual(grids[0].children.count, spec.k)
-            XCTAssertEqual(grids[1].children.count, spec.k)
-            for j in 0..<spec.k {
+            // Zero activations are not drawn: their probes are arbitrary and their projections zero.
+            let live = Fixture.responses(layer: layer, epoch: epoch, filter: c, k: spec.k)
+            XCTAssertEqual(grids.count, live == 0 ? 0 : 2, "projections beside patches, none for a dead map")
+            if live > 0 {
+                XCTAssertEqual(grids[0].children.count, live)
+                XCTAssertEqual(grids[1].children.count, live)
+            }
+            let silence = figure.elements("p", class: "muted").map(\.allText)
+            switch live {
+            case 0: XCTAssertEqual(silence, ["zero on all \(spec.probes) probe images: nothing to project"], "\(name) map \(c)")
+            case spec.k: XCTAssertEqual(silence, [], "\(name) map \(c)")
+            default: XCTAssertEqual(silence, ["non-zero on only \(live) of \(spec.probes) probe images; the other \(spec.k - live) places are empty"], "\(name) map \(c)")
+            }
+            for j in 0..<live {
                 let projection = try pixels(of: grids[0].children[j], in: sheet)
                 let want = expectedProjection(spec, layer: layer, epoch: epoch, c: c, j: j)
                 XCTAssertEqual(projection.width, want.0, "\(name) map \(c) slot \(j) width")
@@ -185,8 +195,12 @@ final class ReportingTests: XCTestCase {
                 XCTAssertEqual(patch.bytes, wantPatch.2, "\(name) map \(c) slot \(j) patch pixels")
             }
             // Caption: the activation values and class names, strongest first.
+            guard live > 0 else {
+                XCTAssertNil(figure.first("ol", class: "acts"), "\(name) map \(c): no activations listed")
+                continue
+            }
             let items = try XCTUnwrap(figure.first("ol", class: "acts")).children
-            XCTAssertEqual(items.count, spec.k)
+            XCTAssertEqual(items.count, live)
             let a0 = Fixture.activation(c, 0, epoch: epoch, probes: spec.probes)
             XCTAssertTrue(items[0].allText.contains(spec.classNames[fixture.labels[a0.image]]), items[0].allText)
             XCTAssertTrue(items[0].allText.hasPrefix(String(format: "%.3g", Double(a0.value))), items[0].allText)
@@ -230,6 +244,14 @@ final class ReportingTests: XCTestCase {
                 let cells = row.children.filter { $0.name == "td" }
                 XCTAssertEqual(cells.count, spec.epochs.count, "one column per snapshot")
                 for (i, epoch) in spec.epochs.enumerated() {
+                    if Fixture.responses(layer: l, epoch: epoch, filter: c, k: spec.k) == 0 {
+                        // A dead map has no strongest projection: a marked blank that still links to its figure.
+                        XCTAssertNil(cells[i].first("span", class: "tile"), "\(layer.name) map \(c) epoch \(epoch)")
+                        XCTAssertEqual(cells[i].first("span", class: "blank")?.allText, "0")
+                        XCTAssertEqual(cells[i].first("a")?.attributes["href"], "layer-\(layer.name)-epoch-" + String(format: "%04d", epoch) + ".html#f\(c)")
+                        XCTAssertTrue(cells[i].first("a")?.attributes["title"]?.contains("zero on every probe image") == true)
+                        continue
+                    }
                     let tile = try XCTUnwrap(cells[i].first("span", class: "tile"))
                     XCTAssertEqual(try pixels(of: tile, in: sheet).bytes, expectedProjection(spec, layer: l, epoch: epoch, c: c, j: 0).2,
                                    "\(layer.name) map \(c) epoch \(epoch)")
