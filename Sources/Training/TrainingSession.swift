@@ -30,7 +30,15 @@ public final class TrainingSession {
         let hasResumePoint = FileManager.default.fileExists(atPath: directory.resumePointPath)
         var resumeFrom: (snapshot: Snapshot, path: String)? = nil
         if resume {
-            if let newest = snapshots.last { resumeFrom = (try Snapshot.read(from: newest.path), newest.path) }
+            if let newest = snapshots.last {
+                do {
+                    resumeFrom = (try Snapshot.read(from: newest.path), newest.path)
+                } catch {
+                    // Not skipped on our own: resuming from an older snapshot discards the epochs after it.
+                    guard let older = snapshots.dropLast().last else { throw error }
+                    throw RunError("\(error); to continue from \((older.path as NSString).lastPathComponent) (epoch \(older.epoch)) instead, move \((newest.path as NSString).lastPathComponent) out of \(directory.path) and resume again")
+                }
+            }
             if hasResumePoint {
                 let point = try Snapshot.read(from: directory.resumePointPath)
                 if point.epoch > resumeFrom?.snapshot.epoch ?? -1 { resumeFrom = (point, directory.resumePointPath) }

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import Snapshots
 
 /// Issue 8, point 2: every truncated, corrupt, empty or wrong-type input file reaching the CLI gives
 /// exactly one line `error: <file>: <problem>` and exit status 1, never a trap or a stack trace.
@@ -127,9 +128,18 @@ final class CLIBadFileTests: XCTestCase {
         try bytes.prefix(bytes.count / 2).write(to: URL(fileURLWithPath: newest))
         try assertFileError(["train", "--run", "cut", "--resume", "--epochs", "2", "--no-monitor"], file: "Checkpoints/cut/epoch-0001.h5",
                             contains: "truncated")
+        // The error names the way back: the older snapshot, and which file to move.
+        let resume = try CLI.run(["train", "--run", "cut", "--resume", "--epochs", "2", "--no-monitor"], in: dir)
+        assertOneLineError(resume, contains: "; to continue from epoch-0000.h5 (epoch 0) instead, move epoch-0001.h5 out of Checkpoints/cut and resume again")
         let monitor = try CLI.run(["monitor", "Checkpoints/cut", "--probes", "8", "--top", "2"], in: dir)
         assertOneLineError(monitor, contains: "Checkpoints/cut/epoch-0001.h5")
         XCTAssertTrue(monitor.stdout.contains("epoch 0 processed"), "the intact snapshot is still processed: \(monitor.stdout)")
+        // Following the error's advice works.
+        try FileManager.default.moveItem(atPath: newest, toPath: dir + "/epoch-0001.h5.damaged")
+        let resumed = try CLI.run(["train", "--run", "cut", "--resume", "--epochs", "2", "--no-monitor"], in: dir)
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        XCTAssertTrue(resumed.stdout.contains("resuming at epoch 0 of 2"), resumed.stdout)
+        XCTAssertEqual(try SnapshotFiles.list(in: dir + "/Checkpoints/cut").map(\.epoch), [0, 1, 2])
     }
 
     // MARK: Snapshots (written with h5py, independent of our writer)
