@@ -72,17 +72,6 @@ public struct Snapshot: Equatable, Sendable {
 }
 
 /// A snapshot that is valid HDF5 but not a usable deconvscope snapshot (wrong or newer format,
-/// missing attribute or dataset, inconsistent contents), as one line naming the file.
-public struct SnapshotError: Error, CustomStringConvertible, Sendable {
-    /// The file path as the caller gave it.
-    public var file: String
-    /// What is wrong, without the file name.
-    public var message: String
-
-    public init(file: String, message: String) {
-        self.file = file
-        self.message = message
-    }
-
-    public var description: String { "\(file): \(message)" }
-}
+/// missing attribute or dataset, inconsistent contents). The same one-line error as an HDF5
+/// failure: callers handle both alike, the name says which check found it.
+public typealias SnapshotError = FileError

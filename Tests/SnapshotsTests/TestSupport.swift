@@ -126,7 +126,7 @@ func runH5py(_ script: String, _ arguments: [String], file: StaticString = #file
     return result.stdout
 }
 
-/// Asserts `body` throws an `HDF5Error` or `SnapshotError` whose one-line description starts
+/// Asserts `body` throws a `FileError` (an HDF5 failure or a bad snapshot) whose one-line description starts
 /// with `path` and contains `fragment`.
 func assertFails(_ path: String, containing fragment: String, file: StaticString = #filePath, line: UInt = #line,
                  _ body: () throws -> Void) {
@@ -134,7 +134,7 @@ func assertFails(_ path: String, containing fragment: String, file: StaticString
         try body()
         XCTFail("expected an error containing \"\(fragment)\"", file: file, line: line)
     } catch {
-        guard error is HDF5Error || error is SnapshotError else {
+        guard error is FileError else {
             return XCTFail("unexpected error type \(type(of: error)): \(error)", file: file, line: line)
         }
         let text = String(describing: error)
