@@ -3,17 +3,25 @@ import Snapshots
 import XCTest
 
 /// A learning rate that blows up, through the real command: exit status 1, one line naming the epoch,
-/// the step, a remedy and the last good snapshot, which stays loadable; run.json says failed.
+/// the step, a remedy and the last good snapshot, which stays loadable; run.json and the report say failed.
 final class CLIDivergenceTests: XCTestCase {
-    func testDivergingRunExitsWithOneLineAndKeepsTheLastGoodSnapshot() throws {
+    /// `train` on the shapes data set and the tiny model, monitor on (8 probes, top 2, no occlusion).
+    private static let tinyRun = ["train", "--model", "tiny.json", "--data", "folder", "--data-dir", "shapes", "--batch-size", "8",
+                                  "--probes", "8", "--top", "2", "--occlusion-images", "0"]
+
+    /// A temporary folder holding the shapes data set and tiny.json, removed after the test.
+    private func shapesFolder() throws -> String {
         let dir = CLI.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
         try CLIColourFolderTests.writeDataSet(at: dir + "/shapes")
         try CLIColourFolderTests.tinyModel.write(toFile: dir + "/tiny.json", atomically: true, encoding: .utf8)
+        return dir
+    }
+
+    func testDivergingRunExitsWithOneLineAndKeepsTheLastGoodSnapshot() throws {
+        let dir = try shapesFolder()
         // The monitor stays on: its background pass over epoch 0 must not add to stderr.
-        let r = try CLI.run(["train", "--model", "tiny.json", "--data", "folder", "--data-dir", "shapes", "--epochs", "3",
-                             "--batch-size", "8", "--learning-rate", "100000", "--run", "boom", "--probes", "8", "--top", "2",
-                             "--occlusion-images", "0"], in: dir)
+        let r = try CLI.run(Self.tinyRun + ["--epochs", "3", "--learning-rate", "100000", "--run", "boom"], in: dir)
         assertOneLineError(r, contains: "training diverged in epoch 1 at step ")
         XCTAssertEqual(r.status, 1)
         for fragment in ["try a smaller --learning-rate (now 100000.0), e.g. 10000.0", "the last good snapshot is epoch-0000.h5"] {
@@ -32,13 +40,8 @@ final class CLIDivergenceTests: XCTestCase {
     /// Learning rate 0.2 survives epochs 1-2 of this data and model and diverges in epoch 3; seeded
     /// training is bit-reproducible, so that is the same epoch every time.
     func testReportSaysFailedWhenAResumedRunDiverges() throws {
-        let dir = CLI.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        try CLIColourFolderTests.writeDataSet(at: dir + "/shapes")
-        try CLIColourFolderTests.tinyModel.write(toFile: dir + "/tiny.json", atomically: true, encoding: .utf8)
-        let first = try CLI.run(["train", "--model", "tiny.json", "--data", "folder", "--data-dir", "shapes", "--epochs", "1",
-                                 "--batch-size", "8", "--learning-rate", "0.2", "--run", "late", "--probes", "8", "--top", "2",
-                                 "--occlusion-images", "0"], in: dir)
+        let dir = try shapesFolder()
+        let first = try CLI.run(Self.tinyRun + ["--epochs", "1", "--learning-rate", "0.2", "--run", "late"], in: dir)
         XCTAssertEqual(first.status, 0, first.stderr)
         let report = dir + "/Reports/late"
         XCTAssertEqual(try Self.findingsStatus(report), "finished")
