@@ -35,6 +35,18 @@ public struct ConvergenceStep: Codable, Sendable, Equatable {
         case topOverlap = "top_overlap", silentMaps = "silent_maps"
         case medianTopOverlap = "median_top_overlap", medianCorrelation = "median_correlation"
     }
+
+    /// findings.json written before `silent_maps` existed reads as no silent maps.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        from = try c.decode(Int.self, forKey: .from)
+        to = try c.decode(Int.self, forKey: .to)
+        topOverlap = try c.decode([Double].self, forKey: .topOverlap)
+        correlation = try c.decode([Double].self, forKey: .correlation)
+        silentMaps = try c.decodeIfPresent([Int].self, forKey: .silentMaps) ?? []
+        medianTopOverlap = try c.decode(Double.self, forKey: .medianTopOverlap)
+        medianCorrelation = try c.decode(Double.self, forKey: .medianCorrelation)
+    }
 }
 
 public struct LayerConvergence: Codable, Sendable, Equatable {

@@ -185,6 +185,12 @@ final class DiagnosticsTests: XCTestCase {
         // A layer with every map silent has nothing to measure: not settled.
         let allSilent = ConvergenceStep(from: 0, to: 1, topOverlap: [1, 1], correlation: [1, 1], silentMaps: [0, 1])
         XCTAssertEqual(allSilent.medianTopOverlap, 0)
+        // Round trip through JSON, and a step written before silent_maps existed.
+        XCTAssertEqual(try JSONDecoder().decode(ConvergenceStep.self, from: JSONEncoder().encode(step)), step)
+        let old = #"{"from": 0, "to": 1, "correlation": [0.5], "top_overlap": [0.25], "median_correlation": 0.5, "median_top_overlap": 0.25}"#
+        let decoded = try JSONDecoder().decode(ConvergenceStep.self, from: Data(old.utf8))
+        XCTAssertEqual(decoded.silentMaps, [])
+        XCTAssertEqual(decoded.medianTopOverlap, 0.25)
     }
 
     func testDeathHistoryRecordsDeathAndRecovery() {
