@@ -94,7 +94,8 @@ public enum Convergence {
             let pa = a.maxPerProbe.shape[1], pb = b.maxPerProbe.shape[1]
             let ra = (0..<p).map { a.maxPerProbe.data[f * pa + $0] }, rb = (0..<p).map { b.maxPerProbe.data[f * pb + $0] }
             correlations.append(pearson(ra, rb))
-            if ra.allSatisfy({ $0 <= 0 }) && rb.allSatisfy({ $0 <= 0 }) { silent.append(f) }
+            // Dead at both, by the dead flag's own measure.
+            if a.fireRate(f) == 0 && b.fireRate(f) == 0 { silent.append(f) }
         }
         return ConvergenceStep(from: epochA, to: epochB, topOverlap: overlaps, correlation: correlations, silentMaps: silent)
     }
