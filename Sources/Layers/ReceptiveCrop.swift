@@ -8,9 +8,11 @@ import Tensors
 /// instead of planes of 64x14x14, 32x14x14, 32x28x28 and 1x28x28.
 ///
 /// A window has the same size wherever it sits. Where it reaches past its plane, into padding,
-/// its outside part carries values the full network never computes, and they go no further:
-/// unpooling gives those positions no switch (`MaxPool2D.cropSwitches`), and the caller keeps
-/// only the in-image part of the bottom window.
+/// its outside part stands for values the full network never has: the padding of the layer that
+/// reads that plane. `deconvnet` zeroes them after every layer, so they reach no layer below,
+/// and the caller keeps only the in-image part of the bottom window. (A conv's transposed filters
+/// write into its padding; without the zeroing, a conv right below passed them on into the
+/// image: up to 28% of a projection's peak on networks with two convs in a row.)
 public struct ReceptiveCrop {
     /// Layers `0...top`, each restricted to its window.
     public let layers: [any Layer]
@@ -18,9 +20,12 @@ public struct ReceptiveCrop {
     /// output window, (1, 1).
     public let extents: [(height: Int, width: Int)]
     private let windows: [WindowGeometry?]
+    /// The full network's input plane (height, width) of each layer: what a window may hold.
+    private let planes: [(height: Int, width: Int)]
 
-    init(layers: [any Layer], extents: [(height: Int, width: Int)], windows: [WindowGeometry?]) {
-        (self.layers, self.extents, self.windows) = (layers, extents, windows)
+    init(layers: [any Layer], extents: [(height: Int, width: Int)], windows: [WindowGeometry?],
+         planes: [(height: Int, width: Int)]) {
+        (self.layers, self.extents, self.windows, self.planes) = (layers, extents, windows, planes)
     }
 
     /// Where each layer's input window starts in its full input plane, (row, column), unclipped,
@@ -38,13 +43,42 @@ public struct ReceptiveCrop {
         return result
     }
 
-    /// The deconvnet backward of the restricted layers, top to bottom. It needs no forward: with
-    /// this rule the only forward state any layer uses is the pooling switches, installed in the
-    /// windows with `MaxPool2D.restore` (ReLU rectifies the signal itself; conv is linear).
-    public func deconvnet(_ seed: Tensor) -> Tensor {
+    /// The deconvnet backward of the restricted layers, top to bottom, for a batch of seeds at
+    /// output positions whose `origins` (one array per seed) place the windows. It needs no
+    /// forward: with this rule the only forward state any layer uses is the pooling switches,
+    /// installed in the windows with `MaxPool2D.restore` (ReLU rectifies the signal itself; conv
+    /// is linear). After each layer, the part of its input window outside its input plane is zeroed.
+    public func deconvnet(_ seed: Tensor, origins: [[(row: Int, col: Int)]]) -> Tensor {
+        precondition(origins.count == seed.shape[0], "one origin list per seed")
         var d = seed
-        for layer in layers.reversed() { layer.backward(inPlace: &d, rule: .deconvnet, accumulateParameterGradients: false) }
+        for i in stride(from: layers.count - 1, through: 0, by: -1) {
+            layers[i].backward(inPlace: &d, rule: .deconvnet, accumulateParameterGradients: false)
+            zeroOutsidePlane(&d, layer: i, origins: origins)
+        }
         return d
+    }
+
+    /// Zeroes the positions of `d`, (n, C, window height, window width) at layer `layer`'s input,
+    /// that lie outside that layer's input plane.
+    private func zeroOutsidePlane(_ d: inout Tensor, layer: Int, origins: [[(row: Int, col: Int)]]) {
+        let (eh, ew) = extents[layer], (h, w) = planes[layer]
+        let channels = d.shape[1]
+        for (j, sample) in origins.enumerated() {
+            let o = sample[layer]
+            let rows = max(0, -o.row)..<max(0, min(eh, h - o.row)), cols = max(0, -o.col)..<max(0, min(ew, w - o.col))
+            guard rows.count < eh || cols.count < ew else { continue }   // the window lies inside its plane
+            d.data.withUnsafeMutableBufferPointer { p in
+                for ch in 0..<channels {
+                    let plane = p.baseAddress! + (j * channels + ch) * eh * ew
+                    for r in 0..<eh {
+                        let row = plane + r * ew
+                        guard rows.contains(r) else { row.update(repeating: 0, count: ew); continue }
+                        if cols.lowerBound > 0 { row.update(repeating: 0, count: cols.lowerBound) }
+                        if cols.upperBound < ew { (row + cols.upperBound).update(repeating: 0, count: ew - cols.upperBound) }
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -59,7 +93,8 @@ extension Network {
             restricted.append(layer)
             extents.append((layer.inputShape[1], layer.inputShape[2]))
         }
-        return ReceptiveCrop(layers: restricted.reversed(), extents: extents.reversed(), windows: layers[0...top].map(\.window))
+        return ReceptiveCrop(layers: restricted.reversed(), extents: extents.reversed(), windows: layers[0...top].map(\.window),
+                             planes: layers[0...top].map { ($0.inputShape[1], $0.inputShape[2]) })
     }
 }
 

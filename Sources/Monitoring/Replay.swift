@@ -31,12 +31,19 @@ public struct Replay {
         let blockAt = Dictionary(uniqueKeysWithValues: blocks.enumerated().map { ($1.outputIndex, $0) })
         // Every probe's pooling switches, kept from this pass so the projections need no second forward.
         var recorded = RecordedSwitches(batchSize: batchSize)
-        let observed = Set(blockAt.keys).union(network.layers.indices.filter { network.layers[$0] is MaxPool2D })
+        let pools = network.layers.indices.filter { network.layers[$0] is MaxPool2D }
+        // Each pooling layer's input too: its switches are re-decided by the tie rule (`NearTies`).
+        let observed = Set(blockAt.keys).union(pools).union(pools.map { $0 - 1 }.filter { $0 >= 0 })
         // 1. Top-k search: one inference pass over the probes, scanning each block's output maps.
         for start in stride(from: 0, to: p, by: batchSize) {
             let batch = probes.inputs.slice(start..<min(p, start + batchSize))
+            var poolInput = batch   // the input of the pooling layer the forward reaches next
             _ = network.forward(batch, mode: .inference, through: last.outputIndex, observing: observed) { index, y in
-                if let pool = network.layers[index] as? MaxPool2D { recorded.append(pool.takeSwitches(), layer: index, perImage: pool.outputShape.reduce(1, *)) }
+                if pools.contains(index + 1) { poolInput = y }
+                if let pool = network.layers[index] as? MaxPool2D {
+                    pool.settleNearTies(input: poolInput)
+                    recorded.append(pool.takeSwitches(), layer: index, perImage: pool.outputShape.reduce(1, *))
+                }
                 guard let b = blockAt[index] else { return }
                 let (n, c, h, w) = (y.shape[0], y.shape[1], y.shape[2], y.shape[3])
                 let plane = h * w
@@ -133,7 +140,7 @@ public struct Replay {
                 }
                 pool.window.restore(switches: switches, batch: chunk.count)
             }
-            let projected = crop.deconvnet(seed)   // (n, inC, bottom.height, bottom.width)
+            let projected = crop.deconvnet(seed, origins: origins)   // (n, inC, bottom.height, bottom.width)
             for (j, item) in chunk.enumerated() {
                 let dst = (item.channel * k + item.slot) * imageSize, origin = origins[j][0]
                 let rows = max(0, -origin.row)..<min(bottom.height, height - origin.row)

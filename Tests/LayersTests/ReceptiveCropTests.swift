@@ -13,8 +13,16 @@ final class ReceptiveCropTests: XCTestCase {
         .flatten, .linear("fc", 3),
     ])
 
+    /// Two convs in a row, the second with padding: its transposed filters write into its padding,
+    /// which no pooling below drops (the receptive crop once passed those values on into the image).
+    static let convAfterConv = ModelSpec(input: [1, 15, 27], classes: 3, normalization: nil, layers: [
+        .conv("a", 3, kernel: 5, stride: 2, padding: 0), .relu, .conv("b", 4, kernel: 10, stride: 4, padding: 9), .relu,
+        .flatten, .linear("fc", 3),
+    ])
+
     func testEveryPositionMatchesTheFullDeconvnet() throws {
-        for (label, spec) in [("zf-fmnist", ModelPreset.zfFMNIST.spec), ("alexnet-fmnist", ModelPreset.alexnetFMNIST.spec), ("odd", Self.oddGeometry)] {
+        for (label, spec) in [("zf-fmnist", ModelPreset.zfFMNIST.spec), ("alexnet-fmnist", ModelPreset.alexnetFMNIST.spec),
+                              ("odd", Self.oddGeometry), ("conv after conv", Self.convAfterConv)] {
             let net = try Network(spec: spec)
             var rng = Xoshiro256(seed: 31)
             net.initialize(rng: &rng)
@@ -42,7 +50,7 @@ final class ReceptiveCropTests: XCTestCase {
                         }
                         var windowSeed = Tensor(zeros: [1, c, 1, 1])
                         windowSeed.data[channel] = value
-                        let projected = crop.deconvnet(windowSeed)
+                        let projected = crop.deconvnet(windowSeed, origins: [origins])
                         let (bh, bw) = crop.extents[0], origin = origins[0]
                         XCTAssertEqual(projected.shape, [1, inC, bh, bw])
                         var pasted = [Float](repeating: 0, count: inC * h * w)

@@ -1,0 +1,66 @@
+import XCTest
+import Tensors
+import Layers
+
+/// The monitor's tie rule (`NearTies`): in a window or map, the first element in row-major order
+/// within 1e-4 of the plane's largest magnitude below the maximum wins.
+final class NearTiesTests: XCTestCase {
+    /// Switches by the rule, written independently of MaxPool2D and NearTies: each window's in-plane
+    /// positions in row-major order, and the first whose value reaches the maximum less the margin.
+    private func ruleSwitches(_ x: Tensor, window g: WindowGeometry) -> [Int32] {
+        let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        let oh = g.outputLength(h)!, ow = g.outputLength(w)!
+        var out: [Int32] = []
+        for plane in 0..<(n * c) {
+            let values = Array(x.data[(plane * h * w)..<((plane + 1) * h * w)])
+            let margin = 1e-4 * values.map(abs).max()!
+            for oy in 0..<oh { for ox in 0..<ow {
+                var positions: [Int] = []
+                for ky in 0..<g.kernel { for kx in 0..<g.kernel {
+                    let iy = oy * g.stride - g.padding + ky, ix = ox * g.stride - g.padding + kx
+                    if (0..<h).contains(iy) && (0..<w).contains(ix) { positions.append(iy * w + ix) }
+                } }
+                let best = positions.map { values[$0] }.max()!
+                out.append(Int32(positions.first { values[$0] >= best - margin }!))
+            } }
+        }
+        return out
+    }
+
+    func testHandMadeWindows() {
+        // One 2x2 plane, one window over all of it: 1 - 5e-5 is within the margin (1e-4 of 1), 1 - 2e-4 is not.
+        for (values, expected) in [([0.2, 1 - 5e-5, 0.3, 1.0], 1), ([0.2, 1 - 2e-4, 0.3, 1.0], 3), ([0, 0, 0, 0], 0)] as [([Float], Int32)] {
+            let pool = MaxPool2D(inputShape: [1, 2, 2], window: WindowGeometry(kernel: 2, stride: 1, padding: 0))!
+            let x = Tensor(shape: [1, 1, 2, 2], data: values)
+            let y = pool.forward(x, mode: .inference)
+            pool.settleNearTies(input: x)
+            XCTAssertEqual(pool.switches, [expected], "\(values)")
+            XCTAssertEqual(y.data, [values.max()!], "the pooled value stays the maximum")
+        }
+        // A map's peak: the first position within the margin, with its own value.
+        let map: [Float] = [0.5, 2 - 1e-4, 2, -1]
+        map.withUnsafeBufferPointer { p in
+            let peak = PlanePeak(p.baseAddress!, count: 4)
+            XCTAssertEqual(peak.at, 1)
+            XCTAssertEqual(peak.value, 2 - 1e-4)
+        }
+    }
+
+    /// Every pooling geometry of the contract's range, on planes of few distinct levels plus
+    /// rounding-sized noise (near ties everywhere), against the rule written out.
+    func testSettledSwitchesFollowTheRule() {
+        var rng = Xoshiro256(seed: 4)
+        for k in 2...3 { for s in 1...3 { for p in 0...(k / 2) { for (h, w) in [(7, 7), (8, 11), (13, 6)] {
+            let window = WindowGeometry(kernel: k, stride: s, padding: p)
+            guard let pool = MaxPool2D(inputShape: [3, h, w], window: window) else { continue }
+            let x = Tensor(shape: [2, 3, h, w], data: (0..<(2 * 3 * h * w)).map { _ in
+                let level = Float(Int(rng.nextUnitFloat() * 3))   // 0, 1 or 2: ties
+                let noise = rng.nextUnitFloat() < 0.5 ? (rng.nextUnitFloat() - 0.5) * 4e-4 : 0   // some within the margin, some not
+                return level == 0 ? 0 : level + noise
+            })
+            _ = pool.forward(x, mode: .inference)
+            pool.settleNearTies(input: x)
+            XCTAssertEqual(pool.switches, ruleSwitches(x, window: window), "k \(k) s \(s) p \(p) \(h)x\(w)")
+        } } } }
+    }
+}
