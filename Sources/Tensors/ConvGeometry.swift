@@ -19,6 +19,20 @@ public struct WindowGeometry: Equatable, Hashable, Sendable, Codable {
         return (padded - kernel) / stride + 1
     }
 
+    /// Kernel offsets (0..<kernel) that meet no input element at any output position along an axis
+    /// of `input` elements: they only ever multiply padding. All of them when the kernel does not fit.
+    ///
+    /// Offset `d` at output `i` reads input `i * stride + d - padding`; the first output whose read
+    /// is not left of the input is `i0 = max(0, ceil((padding - d) / stride))`, and the offset meets
+    /// the input if that output exists and its read is not right of it.
+    public func offsetsSeeingOnlyPadding(_ input: Int) -> [Int] {
+        guard let outputs = outputLength(input) else { return Array(0..<kernel) }
+        return (0..<kernel).filter { d in
+            let first = max(0, (padding - d + stride - 1) / stride)
+            return !(first < outputs && first * stride + d - padding <= input - 1)
+        }
+    }
+
     /// Input interval `[lo, hi]` (unclipped, may reach into padding) seen by outputs `[lo, hi]`.
     public func inputSpan(of outputSpan: ClosedRange<Int>) -> ClosedRange<Int> {
         (outputSpan.lowerBound * stride - padding)...(outputSpan.upperBound * stride - padding + kernel - 1)

@@ -4,7 +4,7 @@ import Training
 import Monitoring
 
 struct ModelOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Model preset (zf-fmnist, alexnet-fmnist) or a model JSON file (default zf-fmnist).", valueName: "name|path.json"))
+    @Option(help: ArgumentHelp("Model preset (zf-fmnist, alexnet-fmnist) or a model JSON file (default zf-fmnist). A preset is an architecture: it is built for the data's image shape (C, H, W) and class count. A JSON file keeps its own \"input\" and \"classes\".", valueName: "name|path.json"))
     var model: String?
 }
 

@@ -16,8 +16,8 @@ struct Train: ParsableCommand {
         initialization; the last epoch is always saved). Unless --no-monitor is given, each snapshot is \
         replayed on the probe set and <reports>/<run>/index.html is refreshed, so the report can be opened \
         while training goes on. After every epoch that is not snapshotted, <run>/resume-point.h5 keeps the \
-        state, so a crash loses at most the epoch in progress. Ctrl-C stops after the current batch; --resume \
-        continues from the newest snapshot or resume point.
+        state, so a crash loses at most the epoch in progress. Ctrl-C stops after the current batch; the same \
+        command plus --resume continues from the newest snapshot or resume point.
         """)
 
     @OptionGroup var model: ModelOptions
@@ -39,7 +39,7 @@ struct Train: ParsableCommand {
     @Option(name: .customLong("run"), help: ArgumentHelp("Run name (letters, digits, '_', '.', '-'); default: <model>-<date>-<time>.", valueName: "name"))
     var runName: String?
     @Option(help: ArgumentHelp("Folder that receives <run>/ with the snapshots.", valueName: "dir")) var checkpoints = "Checkpoints"
-    @Flag(help: "Continue --run NAME from its newest snapshot (or newer resume point) with its stored configuration (run.json): same weights, momentum and random state. Only --epochs and --snapshot-epochs may change.")
+    @Flag(help: "Continue --run NAME from its newest snapshot (or newer resume point) with its stored configuration (run.json): same weights, momentum and random state. The first run's options may be given again (the same command plus --resume continues); a value that differs from the stored one is refused, except --epochs and --snapshot-epochs, which may extend the run.")
     var resume = false
     @Flag(help: "Do not replay snapshots or write the report while training.") var noMonitor = false
     @OptionGroup var probeOptions: ProbeOptions
@@ -58,49 +58,55 @@ struct Train: ParsableCommand {
         if let runName { try RunDirectory.validate(runName: runName) }
         if resume {
             guard runName != nil else { throw ValidationError("--resume needs --run NAME (the run to continue)") }
-            // The run continues with its stored configuration; silently mixing in new values would
-            // break the promise that a resumed run equals an uninterrupted one.
-            let fixed: [(String, Bool)] = [("--model", model.model != nil), ("--data", dataOptions.data != nil), ("--data-dir", dataOptions.dataDir != nil),
-                                           ("--batch-size", batchSize != nil), ("--learning-rate", learningRate != nil), ("--momentum", momentum != nil),
-                                           ("--weight-decay", weightDecay != nil), ("--max-filter-rms", maxFilterRms != nil), ("--seed", seed != nil),
-                                           ("--first-conv-init-std", firstConvInitStd != nil),
-                                           ("--train-limit", trainLimit != nil)]
-            if let given = fixed.first(where: { $0.1 }) {
-                throw ValidationError("\(given.0) cannot change when resuming: the run continues with its stored configuration (run.json); start a new --run to change it")
-            }
-        } else {
-            _ = try dataOptions.kind()
         }
+        _ = try dataOptions.kind()
     }
 
     func run() throws {
         try reportingErrors {
             let config: RunConfiguration
+            let data: DatasetPair
+            var builtFor: String? = nil
             if resume {
                 let directory = RunDirectory(path: checkpoints + "/" + runName!)
                 guard var stored = try directory.readConfig() else {
                     throw RunError("\(directory.configPath): not found; nothing to resume (check --run and --checkpoints)")
                 }
+                try refuseChangedOptions(stored: stored)
+                data = try loadData(stored: stored)
                 stored.epochs = epochs ?? stored.epochs
                 stored.snapshotEpochs = try snapshotEpochs.map(parseEpochList) ?? stored.snapshotEpochs
                 stored.probes = probeOptions.probes
                 stored.top = probeOptions.top
                 config = stored
             } else {
-                let (spec, modelName) = try loadModel(model.model ?? ModelPreset.zfFMNIST.rawValue)
+                let modelName = model.model ?? ModelPreset.zfFMNIST.rawValue
+                let preset = ModelPreset(rawValue: modelName)
+                // A model file is read and validated before any data is loaded.
+                let file = preset == nil ? try loadModelFile(modelName) : nil
+                let kind = try dataOptions.kind()
+                var loaded = try DatasetLoader.load(kind, directory: dataOptions.dataDir)
+                if let n = trainLimit { loaded.train = loaded.train.prefix(n) }
+                data = loaded
+                let spec: ModelSpec
+                if let preset {
+                    spec = try preset.spec(input: data.train.inputShape, classes: data.train.classNames.count,
+                                           normalization: presetNormalization(kind))
+                    builtFor = "model \(modelName) built for input \(spec.input) and \(spec.classes) classes"
+                } else {
+                    spec = file!
+                    try checkInput(of: spec, path: modelName, fits: data.train)
+                }
                 let now = Timestamp.now()
                 config = RunConfiguration(
                     run: runName ?? defaultRunName(modelName), model: modelName, architecture: spec,
-                    data: dataOptions.data ?? DatasetKind.fashionMNIST.rawValue, dataDir: dataOptions.dataDir,
+                    data: kind.rawValue, dataDir: dataOptions.dataDir,
                     epochs: epochs ?? 10, batchSize: batchSize ?? 128, learningRate: learningRate ?? 0.01, momentum: momentum ?? 0.9,
                     weightDecay: weightDecay ?? 0, maxFilterRMS: maxFilterRms, seed: seed ?? 0, trainLimit: trainLimit,
                     snapshotEpochs: try parseEpochList(snapshotEpochs ?? "0,1,2,5,10"),
                     probes: probeOptions.probes, top: probeOptions.top, status: .running, message: nil, created: now, updated: now,
                     firstConvInitStd: firstConvInitStd)
             }
-            guard let kind = DatasetKind(rawValue: config.data) else { throw RunError("unknown data set \"\(config.data)\"") }
-            var data = try DatasetLoader.load(kind, directory: config.dataDir)
-            if let n = config.trainLimit { data.train = data.train.prefix(n) }
             let runName = config.run, modelName = config.model, epochs = config.epochs
             let directory = RunDirectory(path: checkpoints + "/" + runName)
             let session = try TrainingSession(config: config, directory: directory, data: data, resume: resume)
@@ -112,6 +118,7 @@ struct Train: ParsableCommand {
             let background = monitor.map { BackgroundMonitor(monitor: $0, reportDirectory: reportDir) }
             var progress = ProgressPrinter()
             var lastMetrics: EpochMetrics?
+            if let builtFor { print(builtFor) }
             print("run \(runName): \(data.train.count) training images, \(data.test.count) test images, model \(modelName) (\(session.trainer.network.parameterCount) parameters)")
             print("snapshots: \(directory.path)/" + (noMonitor ? "" : "   report: \(reportDir)/index.html"))
             let status: RunStatus
@@ -172,15 +179,35 @@ func flagSummary(_ e: EpochFindings) -> String {
     }.joined(separator: "  ")
 }
 
-/// A preset name or a model JSON file.
-func loadModel(_ value: String) throws -> (ModelSpec, String) {
-    if let preset = ModelPreset(rawValue: value) { return (preset.spec, value) }
+/// A model JSON file, validated on its own (its fit to the data is checked once the data is loaded).
+func loadModelFile(_ value: String) throws -> ModelSpec {
     if value.hasSuffix(".json") || FileManager.default.fileExists(atPath: value) {
         let spec = try ModelSpec.load(path: value)
-        _ = try Network(spec: spec, source: value)   // validate before any data is loaded
-        return (spec, value)
+        _ = try Network(spec: spec, source: value)
+        return spec
     }
     throw RunError("unknown model \"\(value)\": use a preset (\(ModelPreset.allCases.map(\.rawValue).joined(separator: ", "))) or a path to a model JSON file")
+}
+
+/// The normalization a preset gets on `kind`. On Fashion-MNIST, its whole training split's statistics,
+/// which the presets have always carried: default runs stay bit for bit what they were, also under
+/// --train-limit (where measuring would give other values). Elsewhere nil, so `train` measures it
+/// per channel on the training split, as for a model JSON without one.
+func presetNormalization(_ kind: DatasetKind) -> Normalization? {
+    kind == .fashionMNIST ? ModelPreset.fashionMNISTNormalization : nil
+}
+
+/// A model JSON keeps its own input; when the data does not match it, the error says which key to
+/// change, to what.
+func checkInput(of spec: ModelSpec, path: String, fits train: Dataset) throws {
+    let images = train.inputShape
+    guard spec.input != images else { return }
+    var fix = "set \"input\": \(images) in \(path)"
+    if let normalization = spec.normalization, normalization.mean.count != images[0] {
+        fix += " and give \"normalization\" \(images[0]) means and stds (or remove it to have them measured)"
+    }
+    throw RunError("the data set's images are \(images) but \(path) expects input \(spec.input); \(fix), "
+                   + "or use a preset (\(ModelPreset.allCases.map(\.rawValue).joined(separator: ", "))), which is built for the data")
 }
 
 func defaultRunName(_ model: String) -> String {
