@@ -13,16 +13,23 @@ import Foundation
 /// becomes the one-line error `FILE: damaged HDF5 file (the HDF5 library crashed reading it)`.
 ///
 /// Off by default (library users and the in-process tests read directly); the `deconvscope`
-/// executable turns it on at start-up with ``enable(executable:)``.
+/// executable turns it on at start-up with ``enable()``.
 public enum GuardedSnapshotReading {
     /// The executable to run as the reader child, or nil to read in this process.
     nonisolated(unsafe) private(set) static var executable: String? = nil
 
-    /// Reads snapshots through `executable` from now on. That executable must call
-    /// ``SnapshotReaderChild/serveIfRequested()`` first thing in `main`. On Linux
-    /// `/proc/self/exe` is this very binary, even if the file on disk was replaced since.
-    public static func enable(executable: String = "/proc/self/exe") {
-        self.executable = executable
+    /// Reads snapshots through a copy of the running executable from now on; that executable
+    /// must call ``SnapshotReaderChild/serveIfRequested()`` first thing in `main`. Set once at
+    /// start-up, before any thread reads snapshots.
+    public static func enable() {
+        // /proc/self/exe is this very binary, even if the file on disk was replaced since.
+        if access("/proc/self/exe", X_OK) == 0 {
+            executable = "/proc/self/exe"
+        } else if let argv0 = CommandLine.arguments.first, argv0.contains("/"), let resolved = realpath(argv0, nil) {
+            executable = String(cString: resolved)
+            free(resolved)
+        }
+        // Otherwise (no /proc, started through PATH) snapshots are read in-process, unguarded.
     }
 
     /// The message for a file whose reader child died by a signal (or hit its memory/time bounds).
