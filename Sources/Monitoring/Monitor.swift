@@ -38,6 +38,17 @@ public final class Monitor {
     private var testData: Dataset?
     private var probeSource = ""
 
+    /// Called once for each snapshot that cannot be read or loaded (damaged, truncated, not a
+    /// snapshot, weights that do not fit its architecture), with the error naming the file. The
+    /// pass skips that snapshot and goes on with the others; it is retried only once the file
+    /// changes. Unset, such snapshots are skipped silently.
+    public var onUnreadableSnapshot: ((_ path: String, _ error: Error) -> Void)?
+    /// Snapshots that could not be read, with the file's identity when they failed.
+    private var unreadable: [String: FileStamp] = [:]
+    /// The network of the snapshot read last, so `writeFindings` does not read the newest
+    /// snapshot a second time right after a pass processed it.
+    private var lastLoaded: (path: String, stamp: FileStamp, network: Network)?
+
     /// `data` is used when the run directory has no run.json (snapshots written by other tools).
     public init(run: RunDirectory, reportDirectory: String, options: MonitorOptions, testData: Dataset? = nil) throws {
         self.run = run
@@ -58,8 +69,33 @@ public final class Monitor {
     /// file is missing, older than the snapshot, or made with another k or probe set.
     public func pending() throws -> [(epoch: Int, path: String)] {
         let all = try run.snapshots()
-        guard !options.force, let recorded = ProbeFile.recorded(at: probesPath), recorded.requested == options.probes else { return all }
-        return all.filter { !isUpToDate(dataPath(epoch: $0.epoch), snapshot: $0.path, probes: recorded.count) }
+        let readable = all.filter { !isKnownUnreadable($0.path) }
+        guard !options.force, let recorded = ProbeFile.recorded(at: probesPath), recorded.requested == options.probes else { return readable }
+        return readable.filter { !isUpToDate(dataPath(epoch: $0.epoch), snapshot: $0.path, probes: recorded.count) }
+    }
+
+    /// Whether `path` failed to read before and has not changed since.
+    private func isKnownUnreadable(_ path: String) -> Bool {
+        guard let failed = unreadable[path] else { return false }
+        return FileStamp(path) == failed
+    }
+
+    /// Reads a snapshot (in a child process when the executable guards reads: these files may come
+    /// from anywhere) and builds its network. On failure the snapshot is recorded as unreadable,
+    /// reported through `onUnreadableSnapshot`, and nil is returned.
+    private func load(_ path: String) -> (Snapshot, Network)? {
+        let stamp = FileStamp(path)
+        do {
+            let snapshot = try Snapshot.readGuarded(from: path)
+            let network = try Network.load(snapshot: snapshot, path: path)
+            unreadable[path] = nil
+            lastLoaded = (path, stamp, network)
+            return (snapshot, network)
+        } catch {
+            unreadable[path] = stamp
+            onUnreadableSnapshot?(path, error)
+            return nil
+        }
     }
 
     private func isUpToDate(_ data: String, snapshot: String, probes: Int) -> Bool {
@@ -89,8 +125,12 @@ public final class Monitor {
 
     /// Processes one snapshot: replay, projections, data file. Returns its analysis.
     public func process(epoch: Int, snapshotPath: String) throws -> SnapshotAnalysis {
-        let snapshot = try Snapshot.read(from: snapshotPath)
+        let snapshot = try Snapshot.readGuarded(from: snapshotPath)
         let network = try Network.load(snapshot: snapshot, path: snapshotPath)
+        return try process(epoch: epoch, snapshotPath: snapshotPath, snapshot: snapshot, network: network)
+    }
+
+    private func process(epoch: Int, snapshotPath: String, snapshot: Snapshot, network: Network) throws -> SnapshotAnalysis {
         guard let normalization = network.spec.normalization else {
             throw RunError("\(snapshotPath): the architecture has no normalization; add {\"mean\": [...], \"std\": [...]} to it")
         }
@@ -113,23 +153,36 @@ public final class Monitor {
     }
 
     /// One pass: processes pending snapshots (calling `progress` after each), then rewrites findings.json.
+    /// A snapshot that cannot be read goes to `onUnreadableSnapshot` and the pass goes on without it.
     @discardableResult
     public func pass(progress: (SnapshotOutcome) -> Void = { _ in }) throws -> Findings {
         for snap in try pending() {
             let start = Date()
-            _ = try process(epoch: snap.epoch, snapshotPath: snap.path)
+            guard let (snapshot, network) = load(snap.path) else { continue }
+            _ = try process(epoch: snap.epoch, snapshotPath: snap.path, snapshot: snapshot, network: network)
             progress(SnapshotOutcome(epoch: snap.epoch, processed: true, seconds: Date().timeIntervalSince(start), findings: nil))
         }
         return try writeFindings()
     }
 
     /// Rebuilds findings.json from the data files (so it never disagrees with them).
+    /// The architecture comes from the newest snapshot that can be read; unreadable snapshots are
+    /// left out (an old data file of theirs no longer describes them).
     @discardableResult
     public func writeFindings() throws -> Findings {
-        let snapshots = try run.snapshots()
-        guard let newest = snapshots.last else { throw RunError("\(run.path): no snapshots (epoch-NNNN.h5) found") }
-        let snapshot = try Snapshot.read(from: newest.path)
-        let network = try Network.load(snapshot: snapshot, path: newest.path)
+        let all = try run.snapshots()
+        guard !all.isEmpty else { throw RunError("\(run.path): no snapshots (epoch-NNNN.h5) found") }
+        var network: Network? = nil
+        for candidate in all.reversed() where !isKnownUnreadable(candidate.path) {
+            if let last = lastLoaded, last.path == candidate.path, last.stamp == FileStamp(candidate.path) {
+                network = last.network
+            } else {
+                network = load(candidate.path)?.1
+            }
+            if network != nil { break }
+        }
+        guard let network else { throw NoReadableSnapshotError(run: run.path, count: all.count) }
+        let snapshots = all.filter { !isKnownUnreadable($0.path) }
         let order = network.convBlocks.map(\.name)
         let metrics = run.readMetrics()
         let accuracy = Dictionary(metrics.map { ($0.epoch, $0.testAccuracy) }, uniquingKeysWith: { $1 })
@@ -165,5 +218,31 @@ public final class Monitor {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try AtomicFile.write(try encoder.encode(findings), to: findingsPath)
         return findings
+    }
+}
+
+/// Every snapshot of the run failed to read (each was reported through `onUnreadableSnapshot`),
+/// so there is no architecture to write findings for.
+public struct NoReadableSnapshotError: Error, CustomStringConvertible {
+    public var run: String
+    public var count: Int
+    public var description: String { "\(run): none of its \(count) snapshots can be read" }
+}
+
+/// A file's identity and version (inode, size, modification time): a snapshot replaced or
+/// rewritten since it failed to read gets another chance.
+struct FileStamp: Equatable {
+    var inode: UInt64 = 0
+    var size: Int64 = -1
+    var seconds = 0
+    var nanoseconds = 0
+
+    init(_ path: String) {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return }
+        inode = UInt64(info.st_ino)
+        size = Int64(info.st_size)
+        seconds = info.st_mtim.tv_sec
+        nanoseconds = info.st_mtim.tv_nsec
     }
 }

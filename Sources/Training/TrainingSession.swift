@@ -32,7 +32,7 @@ public final class TrainingSession {
         if resume {
             if let newest = snapshots.last {
                 do {
-                    resumeFrom = (try Snapshot.read(from: newest.path), newest.path)
+                    resumeFrom = (try Snapshot.readGuarded(from: newest.path), newest.path)
                 } catch {
                     // Not skipped on our own: resuming from an older snapshot discards the epochs after it.
                     guard let older = snapshots.dropLast().last else { throw error }
@@ -40,7 +40,7 @@ public final class TrainingSession {
                 }
             }
             if hasResumePoint {
-                let point = try Snapshot.read(from: directory.resumePointPath)
+                let point = try Snapshot.readGuarded(from: directory.resumePointPath)
                 if point.epoch > resumeFrom?.snapshot.epoch ?? -1 { resumeFrom = (point, directory.resumePointPath) }
             }
             guard let (snapshot, path) = resumeFrom else {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Snapshots
 import Tensors
 
 @main
@@ -20,6 +21,10 @@ struct Deconvscope: ParsableCommand {
     /// `error: ...` on stderr with a non-zero status (the public contract), instead of the
     /// parser's default multi-line "Error: ... Usage: ..." text.
     static func main() {
+        // A copy of this binary started to read one snapshot (see GuardedSnapshotReading) exits here.
+        SnapshotReaderChild.serveIfRequested()
+        // Snapshots from outside this process are read in such a child, so a libhdf5 crash is an error line.
+        GuardedSnapshotReading.enable()
         ProcessMemory.keepFreedBlocksForReuse()
         // Past a file-size limit (ulimit -f) a write would otherwise kill the process with SIGXFSZ;
         // ignored, the write fails with EFBIG and becomes a one-line error like a full disk.

@@ -14,7 +14,7 @@ struct Inspect: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let snap = try Snapshot.read(from: snapshot)
+            let snap = try Snapshot.readGuarded(from: snapshot)
             let network = try Network.load(snapshot: snap, path: snapshot)
             print("file          \(snapshot)")
             print("format        \(Snapshot.format) v\(Snapshot.formatVersion)")

@@ -18,6 +18,8 @@ struct MonitorCommand: ParsableCommand {
         transposed weights. The projection shows which input pattern caused that activation, next to the image \
         patch under its receptive field. The probe set is the same for every snapshot, so you can watch each \
         feature form epoch by epoch, with dead, dormant and aliased filters flagged as they appear.
+        A snapshot that cannot be read (cut short, damaged, one that crashes the HDF5 library) gets one error line; \
+        the other snapshots are still processed and the report written without it, and the exit status is 1.
         """)
 
     @Argument(help: ArgumentHelp("A run directory, e.g. Checkpoints/<run> (or any folder of epoch-NNNN.h5 snapshots).", valueName: "run-dir"))
@@ -76,12 +78,24 @@ struct MonitorCommand: ParsableCommand {
             let config = try directory.readConfig()
             let testData = config == nil ? try DatasetLoader.load(try dataOptions.kind(), directory: dataOptions.dataDir).test : nil
             let monitor = try Monitor(run: directory, reportDirectory: reportDir, options: options, testData: testData)
+            // A snapshot that cannot be read is one error line; the others are still processed and
+            // the report written, and the exit status is 1 at the end.
+            var unreadable = 0
+            monitor.onUnreadableSnapshot = { _, error in
+                unreadable += 1
+                FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            }
             let pending = try monitor.pending()
             let total = try directory.snapshots().count
             guard total > 0 else { throw RunError("\(runDir): no snapshots (epoch-NNNN.h5) found") }
             print("\(directory.name): \(total) snapshots, \(pending.count) to process (probes \(options.probes), top \(options.top))")
-            var findings = try monitor.pass { outcome in
-                print(String(format: "  epoch %d processed in %.2f s", outcome.epoch, outcome.seconds))
+            var findings: Findings
+            do {
+                findings = try monitor.pass { outcome in
+                    print(String(format: "  epoch %d processed in %.2f s", outcome.epoch, outcome.seconds))
+                }
+            } catch is NoReadableSnapshotError where unreadable > 0 {
+                throw ExitCode(1)   // every snapshot already had its error line
             }
             for e in findings.epochs { print("epoch \(e.epoch)  " + flagSummary(e)) }
             var index = try ReportWriter.write(reportDirectory: reportDir)
@@ -107,6 +121,10 @@ struct MonitorCommand: ParsableCommand {
                     }
                     if watchInterrupted == 0 { usleep(useconds_t(pollInterval * 1_000_000)) }
                 }
+            }
+            if unreadable > 0 {
+                print("\(unreadable) of \(try directory.snapshots().count) snapshots could not be read (error lines above); the report leaves them out")
+                throw ExitCode(1)
             }
             if let flags = try failOnFlags(), let newest = findings.epochs.last {
                 let hits = newest.layers.flatMap { l in l.filters.filter { !Set($0.flags).isDisjoint(with: flags) }.map { "\(l.name)#\($0.index)" } }

@@ -115,6 +115,11 @@ struct Train: ParsableCommand {
 
             let reportDir = probeOptions.reports + "/" + runName
             let monitor = noMonitor ? nil : try Monitor(run: directory, reportDirectory: reportDir, options: monitorOptions(probeOptions, diagnostics), testData: data.test)
+            // An unreadable snapshot (one left in the run folder before a --resume) is the monitor's
+            // problem, not training's: the report leaves it out and training goes on.
+            monitor?.onUnreadableSnapshot = { _, error in
+                FileHandle.standardError.write(Data("warning: monitor skipped a snapshot: \(error)\n".utf8))
+            }
             let background = monitor.map { BackgroundMonitor(monitor: $0, reportDirectory: reportDir) }
             var progress = ProgressPrinter()
             var lastMetrics: EpochMetrics?

@@ -65,6 +65,43 @@ final class MonitorRunTests: XCTestCase {
         XCTAssertEqual(processed, [0, 1, 2], "--force redoes all")
     }
 
+    /// A snapshot that cannot be read is reported once through `onUnreadableSnapshot`, the pass
+    /// processes the others and writes findings without it, and it is retried once the file changes.
+    /// When the newest one is unreadable, the findings take the architecture from the next older.
+    func testUnreadableSnapshotIsReportedOnceAndSkipped() throws {
+        let (root, run, test) = try tinyRun()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let middle = run.path + "/epoch-0001.h5"
+        try Data("not HDF5 at all".utf8).write(to: URL(fileURLWithPath: middle))
+        let monitor = try Monitor(run: run, reportDirectory: root + "/Reports/tiny", options: options(), testData: test)
+        var reported: [String] = []
+        monitor.onUnreadableSnapshot = { path, error in reported.append(path); XCTAssertTrue("\(error)".contains(path), "\(error)") }
+        var processed: [Int] = []
+        let findings = try monitor.pass { processed.append($0.epoch) }
+        XCTAssertEqual(processed, [0, 2])
+        XCTAssertEqual(reported, [middle])
+        XCTAssertEqual(findings.epochs.map(\.epoch), [0, 2])
+
+        processed = []
+        try monitor.pass { processed.append($0.epoch) }
+        XCTAssertEqual(processed, [])
+        XCTAssertEqual(reported, [middle], "not reported again while the file is unchanged")
+
+        try Data("still not HDF5, but another file".utf8).write(to: URL(fileURLWithPath: middle))
+        try monitor.pass()
+        XCTAssertEqual(reported, [middle, middle], "retried once the file changed")
+
+        let newest = run.path + "/epoch-0002.h5"
+        try Data().write(to: URL(fileURLWithPath: newest))
+        let older = try monitor.writeFindings()
+        XCTAssertEqual(reported, [middle, middle, newest])
+        XCTAssertEqual(older.epochs.map(\.epoch), [0])
+        XCTAssertEqual(older.monitoredLayers, ["conv1", "conv2"])
+
+        try Data().write(to: URL(fileURLWithPath: run.path + "/epoch-0000.h5"))
+        XCTAssertThrowsError(try monitor.writeFindings()) { XCTAssertTrue($0 is NoReadableSnapshotError, "\($0)") }
+    }
+
     /// Asking for more probes than the test split holds uses all of it, and a re-run with the same
     /// request is still incremental (the recorded set remembers what was asked for).
     func testMoreProbesThanTestImagesStaysIncremental() throws {

@@ -1,0 +1,143 @@
+import Foundation
+
+/// Reading snapshots that this process did not write, so that a crash of libhdf5 on a damaged or
+/// hostile file cannot take the process down.
+///
+/// Why a child process: Debian's libhdf5 1.10.8 segfaults, or allocates gigabytes, on files
+/// whose global-heap references are corrupt (a variable-length string attribute pointing to a
+/// heap object that does not exist, or a heap object claiming a gigabyte length), inside
+/// `H5Aread`'s conversion, before any check of ours can run: the HDF5 API gives no way to look
+/// at those references first. So the executable reads such files in a copy of itself
+/// (``SnapshotReaderChild``) with bounded memory and time, and gets the snapshot back over a
+/// pipe (``SnapshotWire``). The file is read once, in the child; a child that dies by a signal
+/// becomes the one-line error `FILE: damaged HDF5 file (the HDF5 library crashed reading it)`.
+///
+/// Off by default (library users and the in-process tests read directly); the `deconvscope`
+/// executable turns it on at start-up with ``enable()``.
+public enum GuardedSnapshotReading {
+    /// The executable to run as the reader child, or nil to read in this process.
+    nonisolated(unsafe) private(set) static var executable: String? = nil
+
+    /// Reads snapshots through a copy of the running executable from now on; that executable
+    /// must call ``SnapshotReaderChild/serveIfRequested()`` first thing in `main`. Set once at
+    /// start-up, before any thread reads snapshots.
+    public static func enable() {
+        // /proc/self/exe is this very binary, even if the file on disk was replaced since.
+        if access("/proc/self/exe", X_OK) == 0 {
+            executable = "/proc/self/exe"
+        } else if let argv0 = CommandLine.arguments.first, argv0.contains("/"), let resolved = realpath(argv0, nil) {
+            executable = String(cString: resolved)
+            free(resolved)
+        }
+        // Otherwise (no /proc, started through PATH) snapshots are read in-process, unguarded.
+    }
+
+    /// The message for a file whose reader child died by a signal (or hit its memory/time bounds).
+    public static let crashMessage = "damaged HDF5 file (the HDF5 library crashed reading it)"
+}
+
+extension Snapshot {
+    /// ``read(from:)``, in a child process when ``GuardedSnapshotReading`` is enabled.
+    ///
+    /// Same result and same errors as ``read(from:)``, plus: a file that crashes the HDF5
+    /// library (or exceeds the child's memory or CPU bound) throws a ``SnapshotError`` with
+    /// ``GuardedSnapshotReading/crashMessage``. Cost: one process start and one copy of the
+    /// snapshot's bytes through a pipe (README, "Fuzzing", has the measured milliseconds).
+    public static func readGuarded(from path: String) throws -> Snapshot {
+        guard let executable = GuardedSnapshotReading.executable else { return try read(from: path) }
+        let (bytes, status) = try runReaderChild(executable, path)
+        switch status {
+        case .exited(0):
+            guard let result = try? SnapshotWire.decode(bytes) else {
+                throw SnapshotError(file: path, message: "damaged HDF5 file (the snapshot reader's answer was incomplete)")
+            }
+            return try result.get()
+        case .exited(let code):
+            throw SnapshotError(file: path, message: "damaged HDF5 file (the snapshot reader exited with status \(code))")
+        case .signaled:
+            throw SnapshotError(file: path, message: GuardedSnapshotReading.crashMessage)
+        }
+    }
+}
+
+enum ChildStatus: Equatable {
+    case exited(Int32)
+    case signaled(Int32)
+}
+
+/// Starts `executable` as the reader child for `path`, collects everything it writes to its
+/// stdout and waits for it. The child gets no stdin and no stderr (a crash report or HDF5's
+/// error stack must not reach the user's terminal: the parent says what happened, in one line).
+private func runReaderChild(_ executable: String, _ path: String) throws -> (bytes: [UInt8], status: ChildStatus) {
+    func failure(_ what: String) -> SnapshotError {
+        SnapshotError(file: path, message: "cannot start a process to read it (\(what): \(String(cString: strerror(errno))))")
+    }
+    var pipeEnds: [Int32] = [-1, -1]
+    guard pipe(&pipeEnds) == 0 else { throw failure("pipe") }
+    let (readEnd, writeEnd) = (pipeEnds[0], pipeEnds[1])
+    // Not inherited by other children (the dup2 below gives the reader its own copy as stdout).
+    _ = fcntl(readEnd, F_SETFD, FD_CLOEXEC)
+    _ = fcntl(writeEnd, F_SETFD, FD_CLOEXEC)
+    defer { close(readEnd) }
+
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    posix_spawn_file_actions_adddup2(&actions, writeEnd, 1)
+    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+
+    // The caller may be a Dispatch worker thread, which blocks most signals; a blocked SIGXCPU
+    // or SIGALRM would disarm the child's time bounds. So: empty mask, default handlers.
+    var attributes = posix_spawnattr_t()
+    posix_spawnattr_init(&attributes)
+    defer { posix_spawnattr_destroy(&attributes) }
+    var noSignals = sigset_t(), defaults = sigset_t()
+    sigemptyset(&noSignals)
+    sigemptyset(&defaults)
+    for signal in [SIGPIPE, SIGXCPU, SIGALRM, SIGXFSZ, SIGSEGV, SIGBUS] { sigaddset(&defaults, signal) }
+    posix_spawnattr_setsigmask(&attributes, &noSignals)
+    posix_spawnattr_setsigdefault(&attributes, &defaults)
+    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
+    var environment = ProcessInfo.processInfo.environment
+    environment[SnapshotReaderChild.pathVariable] = path
+    environment["OPENBLAS_NUM_THREADS"] = "1"        // the child computes nothing: no BLAS thread pool
+    environment["SWIFT_BACKTRACE"] = "enable=no"     // a crash should end the child at once, not symbolicate
+    let arguments = ["deconvscope (snapshot reader)"]
+    let environmentLines = environment.map { "\($0.key)=\($0.value)" }
+
+    var pid: pid_t = 0
+    let spawned = withCStrings(arguments) { argv in
+        withCStrings(environmentLines) { envp in
+            posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
+        }
+    }
+    close(writeEnd)
+    guard spawned == 0 else { errno = spawned; throw failure("spawn") }
+
+    // Everything up to end of file; the child's bounds (memory, CPU, wall clock) end it.
+    var bytes: [UInt8] = []
+    if let size = try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int { bytes.reserveCapacity(size + 4096) }
+    var chunk = [UInt8](repeating: 0, count: 1 << 20)
+    while true {
+        let n = chunk.withUnsafeMutableBytes { read(readEnd, $0.baseAddress, $0.count) }
+        if n > 0 { bytes.append(contentsOf: chunk[0..<n]); continue }
+        if n < 0 && errno == EINTR { continue }
+        break
+    }
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) < 0 {
+        guard errno == EINTR else { throw failure("waitpid") }
+    }
+    // <sys/wait.h>'s WIFEXITED / WTERMSIG are macros Swift cannot import.
+    let signal = status & 0x7F
+    return (bytes, signal == 0 ? .exited((status >> 8) & 0xFF) : .signaled(signal))
+}
+
+/// Runs `body` with a NULL-terminated C array of the strings (argv / envp for posix_spawn).
+private func withCStrings<T>(_ strings: [String], _ body: ([UnsafeMutablePointer<CChar>?]) -> T) -> T {
+    let pointers = strings.map { strdup($0) } + [nil]
+    defer { pointers.forEach { free($0) } }
+    return body(pointers)
+}
