@@ -71,22 +71,24 @@ public final class MaxPool2D: Layer {
     /// Re-decides the last forward's switches by the monitor's tie rule (`NearTies`): in each
     /// window, the first element within the tolerance of the maximum instead of the strict first
     /// maximum, so values equal in exact arithmetic but a few ulps apart in float32 route a
-    /// projection as an exact engine would. `input` is that forward's input. The pooled values
-    /// stay the maxima; training keeps the strict rule (its gradients do not care, and it is faster).
-    public func settleNearTies(input x: Tensor) {
-        precondition(x.shape == [savedBatch] + inputShape && switches.count == savedBatch * channels * outHeight * outWidth,
-                     "maxpool settleNearTies needs the last forward's input and switches")
+    /// projection as an exact engine would. `input` and `output` are that forward's. The pooled
+    /// values stay the maxima; training keeps the strict rule (its gradients do not care, and it
+    /// is faster).
+    public func settleNearTies(input x: Tensor, output y: Tensor) {
+        precondition(x.shape == [savedBatch] + inputShape && y.shape == [savedBatch] + outputShape
+                     && switches.count == y.count, "maxpool settleNearTies needs the last forward's input, output and switches")
         let (h, w, oh, ow, window) = (height, width, outHeight, outWidth, geometry)
         x.data.withUnsafeBufferPointer { xp in
+        y.data.withUnsafeBufferPointer { yp in
         switches.withUnsafeMutableBufferPointer { sp in
-            let (xb, sb) = (xp.baseAddress!, sp.baseAddress!)
+            let (xb, yb, sb) = (xp.baseAddress!, yp.baseAddress!, sp.baseAddress!)
             parallelRanges(savedBatch * channels, minimum: 16) { planes in
                 for p in planes {
-                    NearTies.settle(xb + p * h * w, height: h, width: w, geometry: window, outHeight: oh, outWidth: ow,
-                                    switches: sb + p * oh * ow)
+                    NearTies.settle(xb + p * h * w, height: h, width: w, geometry: window, maxima: yb + p * oh * ow,
+                                    outHeight: oh, outWidth: ow, switches: sb + p * oh * ow)
                 }
             }
-        } }
+        } } }
     }
 
     /// The switches of the last forward, handed over without a copy; the next forward allocates new

@@ -41,7 +41,7 @@ public struct Replay {
             _ = network.forward(batch, mode: .inference, through: last.outputIndex, observing: observed) { index, y in
                 if pools.contains(index + 1) { poolInput = y }
                 if let pool = network.layers[index] as? MaxPool2D {
-                    pool.settleNearTies(input: poolInput)
+                    pool.settleNearTies(input: poolInput, output: y)
                     recorded.append(pool.takeSwitches(), layer: index, perImage: pool.outputShape.reduce(1, *))
                 }
                 guard let b = blockAt[index] else { return }

@@ -41,28 +41,42 @@ public enum NearTies {
     }
 
     /// Re-decides one plane's pooling switches by this rule. `plane` is the (height, width) input
-    /// the pooling read and `switches` its (outHeight, outWidth) flat positions of the window
-    /// maxima (strict first maximum, as `PlanePooling` records them). Only elements before the
-    /// recorded maximum in the window's row-major order can take its place, so a window whose
-    /// maximum is its first element costs one comparison.
+    /// the pooling read, `maxima` its (outHeight, outWidth) window maxima and `switches` the flat
+    /// positions of those maxima, which this replaces.
+    ///
+    /// Branch-free per window: each in-plane tap sets one bit of a mask when it reaches the
+    /// threshold (bit 8 * row + column of the window), and the lowest set bit is the winner. (An
+    /// early-exit scan mispredicted; eight windows at a time through Swift's SIMD types, on a
+    /// -inf-bordered copy of the plane, was 4x slower still. Measured on zf-fmnist's first pooling:
+    /// 15 ns of CPU per window.) Windows wider than 8 scan.
     public static func settle(_ plane: UnsafePointer<Float>, height: Int, width: Int, geometry: WindowGeometry,
-                              outHeight: Int, outWidth: Int, switches: UnsafeMutablePointer<Int32>) {
+                              maxima: UnsafePointer<Float>, outHeight: Int, outWidth: Int, switches: UnsafeMutablePointer<Int32>) {
         let margin = margin(magnitude: magnitude(plane, count: height * width))
-        guard margin > 0 else { return }   // all zero (the first element already wins every window), or not finite
+        guard margin > 0 else { return }   // all zero (the strict first maximum is already the first element), or not finite
         let (k, s, p) = (geometry.kernel, geometry.stride, geometry.padding)
         for oy in 0..<outHeight {
-            let rows = Swift.max(0, oy * s - p)..<Swift.min(height, oy * s - p + k)
+            let r0 = Swift.max(0, oy * s - p), r1 = Swift.min(height, oy * s - p + k)
             for ox in 0..<outWidth {
-                let cols = Swift.max(0, ox * s - p)..<Swift.min(width, ox * s - p + k)
-                let at = Int(switches[oy * outWidth + ox])
-                let first = rows.lowerBound * width + cols.lowerBound
-                guard at != first else { continue }
-                let threshold = plane[at] - margin
-                search: for y in rows {
-                    for x in cols {
-                        let i = y * width + x
-                        if i == at { break search }
-                        if plane[i] >= threshold { switches[oy * outWidth + ox] = Int32(truncatingIfNeeded: i); break search }
+                let c0 = Swift.max(0, ox * s - p), c1 = Swift.min(width, ox * s - p + k)
+                let o = oy * outWidth + ox
+                let threshold = maxima[o] - margin
+                if k <= 8 {
+                    var mask: UInt64 = 0
+                    for r in r0..<r1 {
+                        let row = plane + r * width, shift = UInt64((r - r0) * 8)
+                        for c in c0..<c1 {
+                            mask |= UInt64(truncatingIfNeeded: (row[c] >= threshold) ? 1 : 0) << (shift + UInt64(c - c0))
+                        }
+                    }
+                    guard mask != 0 else { continue }   // a NaN maximum: keep the strict switch
+                    let bit = mask.trailingZeroBitCount
+                    switches[o] = Int32(truncatingIfNeeded: (r0 + bit >> 3) * width + c0 + bit & 7)
+                } else {
+                    search: for r in r0..<r1 {
+                        for c in c0..<c1 where plane[r * width + c] >= threshold {
+                            switches[o] = Int32(truncatingIfNeeded: r * width + c)
+                            break search
+                        }
                     }
                 }
             }
