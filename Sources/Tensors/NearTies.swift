@@ -59,8 +59,19 @@ public enum NearTies {
             for ox in 0..<outWidth {
                 let c0 = Swift.max(0, ox * s - p), c1 = Swift.min(width, ox * s - p + k)
                 let o = oy * outWidth + ox
+                // The strict maximum at the window's first element (an all-zero window, say) is also this rule's.
+                if Int(switches[o]) == r0 * width + c0 { continue }
                 let threshold = maxima[o] - margin
-                if k <= 8 {
+                if k == 3 && r1 - r0 == 3 && c1 - c0 == 3 {
+                    // A whole 3x3 window (the presets' pooling), unrolled: nine compares into a mask.
+                    let a = plane + r0 * width + c0, b = a + width, c = b + width
+                    func bit(_ v: Float, _ i: UInt32) -> UInt32 { (v >= threshold ? 1 : 0) << i }
+                    let mask = bit(a[0], 0) | bit(a[1], 1) | bit(a[2], 2) | bit(b[0], 3) | bit(b[1], 4) | bit(b[2], 5)
+                             | bit(c[0], 6) | bit(c[1], 7) | bit(c[2], 8)
+                    guard mask != 0 else { continue }   // a NaN maximum: keep the strict switch
+                    let tap = mask.trailingZeroBitCount, row = tap / 3
+                    switches[o] = Int32(truncatingIfNeeded: (r0 + row) * width + c0 + tap - 3 * row)
+                } else if k <= 8 {
                     var mask: UInt64 = 0
                     for r in r0..<r1 {
                         let row = plane + r * width, shift = UInt64((r - r0) * 8)
