@@ -12,7 +12,7 @@ let package = Package(
         // The file parsers, for the libFuzzer targets in Tests/Fuzz (a package can only depend on
         // another package's products, and the fuzz targets live in their own package because
         // libFuzzer supplies `main`, which an executable of this package's default build cannot lack).
-        .library(name: "DeconvscopeParsers", targets: ["Layers", "ImageIO", "Snapshots", "Training"]),
+        .library(name: "DeconvscopeParsers", targets: ["Layers", "ImageIO", "Snapshots", "Datasets"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -32,28 +32,33 @@ let package = Package(
         .target(name: "Tensors", dependencies: ["COpenBLAS", "CMalloc"], swiftSettings: [.unsafeFlags(["-O"])]),
         .target(name: "Layers", dependencies: ["Tensors"]),
         .target(name: "ImageIO", dependencies: ["CPNG"]),
-        .target(name: "Training", dependencies: ["Tensors", "Layers", "ImageIO", "Snapshots", "CZlib"]),
-        .target(name: "Snapshots", dependencies: ["CHDF5", "Tensors"]),
-        .target(name: "Monitoring", dependencies: ["Tensors", "Layers", "Snapshots", "Training"]),
-        .target(name: "Reporting", dependencies: ["Monitoring", "ImageIO", .product(name: "Plot", package: "Plot")]),
+        // Data sets (IDX, CIFAR-10, image folders) and the run folder (run.json, metrics.jsonl, snapshot
+        // files): read by the trainer and the monitor alike, so the monitor does not depend on the trainer.
+        .target(name: "Datasets", dependencies: ["Tensors", "Layers", "ImageIO", "CZlib"]),
+        .target(name: "Snapshots", dependencies: ["CHDF5", "Tensors", "Layers"]),
+        .target(name: "Runs", dependencies: ["Layers", "Snapshots"]),
+        .target(name: "Training", dependencies: ["Tensors", "Layers", "Snapshots", "Datasets", "Runs"]),
+        .target(name: "Monitoring", dependencies: ["Tensors", "Layers", "Snapshots", "Datasets", "Runs"]),
+        .target(name: "Reporting", dependencies: ["Monitoring", "Tensors", "Layers", "Snapshots", "Runs", "ImageIO",
+                                                  .product(name: "Plot", package: "Plot")]),
         .executableTarget(name: "deconvscope", dependencies: [
-            "Tensors", "Layers", "Training", "Snapshots", "Monitoring", "Reporting",
+            "Tensors", "Layers", "Datasets", "Runs", "Training", "Snapshots", "Monitoring", "Reporting",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "deconvscope-bench", dependencies: [
-            "Tensors", "Layers", "Training", "Snapshots", "Monitoring", "Reporting", "COpenBLAS",
+            "Tensors", "Layers", "Datasets", "Runs", "Training", "Snapshots", "Monitoring", "Reporting", "COpenBLAS",
         ]),
 
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
         .testTarget(name: "LayersTests", dependencies: ["Layers", "Tensors"]),
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Layers", "Tensors", "ImageIO", "Snapshots"]),
-        .testTarget(name: "SnapshotsTests", dependencies: ["Snapshots", "Tensors"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Datasets", "Runs", "Layers", "Tensors", "ImageIO", "Snapshots"]),
+        .testTarget(name: "SnapshotsTests", dependencies: ["Snapshots", "Layers", "Tensors"]),
         // Optimized: the naive Double deconvnet oracle runs 10x slower unoptimized (ProjectionOracleTests).
-        .testTarget(name: "MonitoringTests", dependencies: ["Monitoring", "Layers", "Tensors", "Snapshots", "Training"],
+        .testTarget(name: "MonitoringTests", dependencies: ["Monitoring", "Layers", "Tensors", "Snapshots", "Datasets", "Runs", "Training"],
                     swiftSettings: [.unsafeFlags(["-O"])]),
         .testTarget(name: "ReportingTests", dependencies: [
-            "Reporting", "Monitoring", "Training", "Tensors", "Layers", "ImageIO", .product(name: "Plot", package: "Plot"),
+            "Reporting", "Monitoring", "Datasets", "Runs", "Training", "Tensors", "Layers", "ImageIO", "Snapshots", .product(name: "Plot", package: "Plot"),
         ], exclude: ["Goldens"]),
         // The CLI tests run the built binary; they read its snapshots back with the Snapshots module (bit-exact checks).
         // DamagedSnapshots: regression files (snapshots that crash libhdf5), read through #filePath.

@@ -1,5 +1,6 @@
 import Layers
-import Training
+import Datasets
+import Runs
 
 /// Thresholds of the filter diagnostics; every one is an option and is written into findings.json.
 public struct DiagnosticThresholds: Codable, Sendable, Equatable {

@@ -2,7 +2,8 @@ import Foundation
 import Tensors
 import Layers
 import Snapshots
-import Training
+import Datasets
+import Runs
 
 public struct MonitorOptions: Sendable {
     public var probes = 1024

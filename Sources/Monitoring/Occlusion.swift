@@ -1,7 +1,8 @@
 import Foundation
 import Tensors
 import Layers
-import Training
+import Datasets
+import Runs
 
 /// Occlusion sensitivity (Zeiler & Fergus, Fig. 7): slide a gray square over an image and record
 /// how the network's answers change with the square's position.
@@ -65,7 +66,7 @@ public enum Occlusion {
             let logits = network.forward(Tensor(shape: [n] + shape, data: batch), mode: .inference, observing: [top.outputIndex]) { index, y in
                 if index == top.outputIndex { blockOut = y }
             }
-            let probs = SoftmaxCrossEntropy.probabilities(logits: logits)
+            let probs = logits.softmaxRows()
             let fc = top.outputShape[0], plane = top.outputShape[1] * top.outputShape[2], k = logits.shape[1]
             func mapSum(_ img: Int, _ f: Int) -> Float { blockOut.data[((img * fc + f) * plane)..<((img * fc + f + 1) * plane)].reduce(0, +) }
             func mapMax(_ img: Int, _ f: Int) -> Float { blockOut.data[((img * fc + f) * plane)..<((img * fc + f + 1) * plane)].max() ?? 0 }

@@ -1,6 +1,7 @@
 import Tensors
 import Layers
-import Training
+import Datasets
+import Runs
 
 /// The fixed images every snapshot is replayed on: the first P images of the test split, so
 /// epochs can be compared feature by feature.

@@ -1,7 +1,8 @@
 import Foundation
 import Plot
 import Monitoring
-import Training
+import Datasets
+import Runs
 
 /// `index.html`: the run at a glance. Status, training curves, the findings of every layer at
 /// every snapshot (each count linking to its evidence), the static audits, the model and its

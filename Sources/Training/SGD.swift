@@ -1,4 +1,6 @@
 import Tensors
+import Datasets
+import Runs
 import Layers
 
 /// SGD with momentum and weight decay, PyTorch's formulation:

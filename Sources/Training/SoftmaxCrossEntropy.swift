@@ -36,19 +36,4 @@ public enum SoftmaxCrossEntropy {
         }
         return Result(loss: total / Double(n), gradient: grad, correct: correct)
     }
-
-    /// Class probabilities (N, classes), row-wise softmax.
-    public static func probabilities(logits: Tensor) -> Tensor {
-        let n = logits.shape[0], k = logits.shape[1]
-        var out = logits
-        for i in 0..<n {
-            let row = i * k
-            var maxValue = -Float.infinity
-            for j in 0..<k { maxValue = max(maxValue, logits.data[row + j]) }
-            var sum = 0.0
-            for j in 0..<k { sum += exp(Double(logits.data[row + j] - maxValue)) }
-            for j in 0..<k { out.data[row + j] = Float(exp(Double(logits.data[row + j] - maxValue)) / sum) }
-        }
-        return out
-    }
 }

@@ -1,5 +1,7 @@
 import Foundation
 import Tensors
+import Datasets
+import Runs
 import Layers
 import Snapshots
 
@@ -13,26 +15,6 @@ public struct BatchProgress: Sendable {
     /// Mean loss over this epoch's batches so far.
     public var runningLoss: Double
     public var elapsed: Double
-}
-
-/// One line of `metrics.jsonl`.
-public struct EpochMetrics: Codable, Sendable, Equatable {
-    public var epoch: Int
-    public var step: Int
-    /// nil for epoch 0 (no training yet).
-    public var trainLoss: Double?
-    public var trainAccuracy: Double?
-    public var testLoss: Double
-    public var testAccuracy: Double
-    public var seconds: Double
-    public var imagesPerSecond: Double?
-
-    enum CodingKeys: String, CodingKey {
-        case epoch, step, seconds
-        case trainLoss = "train_loss", trainAccuracy = "train_accuracy"
-        case testLoss = "test_loss", testAccuracy = "test_accuracy"
-        case imagesPerSecond = "images_per_second"
-    }
 }
 
 /// Training stopped because it diverged: the loss or the weights stopped being usable numbers.

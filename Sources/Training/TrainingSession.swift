@@ -1,5 +1,7 @@
 import Foundation
 import Tensors
+import Datasets
+import Runs
 import Layers
 import Snapshots
 
@@ -146,14 +148,5 @@ public final class TrainingSession {
         config.message = message
         config.updated = Timestamp.now()
         try directory.writeConfig(config)
-    }
-}
-
-extension Dataset {
-    /// `(x - mean) / std` per channel.
-    public func normalized(by normalization: Normalization) -> Dataset {
-        var values = images
-        normalization.apply(to: &values)
-        return Dataset(name: name, images: values, labels: labels, classNames: classNames)
     }
 }

@@ -2,6 +2,8 @@ import Foundation
 import Tensors
 import Layers
 import Training
+import Datasets
+import Runs
 
 /// Milliseconds per batch spent in each layer's forward and backward during SGD steps: the
 /// per-layer breakdown `docs/performance.md` is written from. Runs the steps of `Trainer.trainEpoch`

@@ -6,6 +6,8 @@ import Foundation
 import Tensors
 import Layers
 import Training
+import Datasets
+import Runs
 import Monitoring
 import Reporting
 import Snapshots

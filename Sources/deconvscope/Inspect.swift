@@ -4,6 +4,8 @@ import Layers
 import Tensors
 import Snapshots
 import Training
+import Datasets
+import Runs
 
 struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import Training
+import Datasets
+import Runs
 import Monitoring
 
 struct ModelOptions: ParsableArguments {

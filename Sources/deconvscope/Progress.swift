@@ -1,5 +1,7 @@
 import Foundation
 import Training
+import Datasets
+import Runs
 
 /// Per-epoch progress: a redrawn bar on a terminal, a plain line every ~10% otherwise.
 struct ProgressPrinter {

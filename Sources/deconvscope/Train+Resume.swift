@@ -1,6 +1,8 @@
 import Foundation
 import Layers
 import Training
+import Datasets
+import Runs
 
 /// `train --resume`: people resume by running the same command again with `--resume` added, so an
 /// option given again is compared with the run's stored configuration (run.json) by what it means,

@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import Layers
 import Training
+import Datasets
+import Runs
 import Monitoring
 import Reporting
 

@@ -2,6 +2,8 @@ import XCTest
 import Tensors
 import Layers
 import Training
+import Datasets
+import Runs
 @testable import Monitoring
 
 /// Faults injected into otherwise trained weights must be flagged with the right kind.

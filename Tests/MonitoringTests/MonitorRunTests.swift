@@ -4,6 +4,8 @@ import Tensors
 import Layers
 import Snapshots
 import Training
+import Datasets
+import Runs
 @testable import Monitoring
 
 final class MonitorRunTests: XCTestCase {

@@ -2,6 +2,8 @@ import XCTest
 import Tensors
 import Layers
 import Training
+import Datasets
+import Runs
 @testable import Monitoring
 
 final class ReplayTests: XCTestCase {

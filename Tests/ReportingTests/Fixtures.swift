@@ -1,3 +1,5 @@
+import Datasets
+import Runs
 import Foundation
 import Tensors
 import Layers

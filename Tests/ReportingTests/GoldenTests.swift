@@ -11,6 +11,8 @@
 // then review `git diff Tests/ReportingTests/Goldens/` before committing. The goldens are read
 // through #filePath, so they need no resource declaration in Package.swift.
 import XCTest
+import Datasets
+import Runs
 import Foundation
 @testable import Reporting
 

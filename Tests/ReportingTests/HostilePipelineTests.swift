@@ -1,6 +1,8 @@
 import Foundation
 import ImageIO
 import XCTest
+import Datasets
+import Runs
 
 /// Hostile names through the whole pipeline, with the real `deconvscope` binary: class names from
 /// the folders of an image-folder data set, the data folder's and the model file's paths, a run name

@@ -1,4 +1,6 @@
 import XCTest
+import Datasets
+import Runs
 import Foundation
 import ImageIO
 import Layers

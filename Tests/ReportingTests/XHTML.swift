@@ -3,6 +3,8 @@ import Foundation
 import FoundationXML
 #endif
 import XCTest
+import Datasets
+import Runs
 
 /// A parsed page. The report is written as XHTML-compatible HTML, so a strict XML parser is
 /// the well-formedness check: any unbalanced tag, unquoted attribute, bare `&` or stray `<`

@@ -2,6 +2,8 @@ import Foundation
 import ImageIO
 import Tensors
 import Training
+import Datasets
+import Runs
 import XCTest
 
 /// Shared temp-dir and error helpers for the CIFAR-10 and image-folder reader tests.

@@ -1,4 +1,6 @@
 import XCTest
+import Datasets
+import Runs
 @testable import Training
 import Tensors
 import Layers

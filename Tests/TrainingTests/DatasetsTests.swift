@@ -2,6 +2,8 @@ import Foundation
 import Layers
 import Tensors
 import Training
+import Datasets
+import Runs
 import XCTest
 
 /// IDX fixtures written in a temporary directory, gzip-compressed with gzip(1) (an independent encoder).

@@ -3,6 +3,8 @@ import Layers
 import Snapshots
 import Tensors
 import Training
+import Datasets
+import Runs
 import XCTest
 
 /// The contract's promise that a PyTorch `state_dict` maps over: h5py writes a snapshot from plain

@@ -1,4 +1,6 @@
 import XCTest
+import Datasets
+import Runs
 import Tensors
 import Layers
 import Snapshots

@@ -1,5 +1,5 @@
 import FuzzSupport
-import Training
+import Datasets
 
 private let scratch = ScratchFile(suffix: ".bin")
 

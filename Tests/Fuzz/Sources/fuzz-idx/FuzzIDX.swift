@@ -1,5 +1,5 @@
 import FuzzSupport
-import Training
+import Datasets
 
 // One scratch file for the whole run; the reader sniffs gzip (1f 8b) itself, so the corpus
 // holds raw and gzip-compressed IDX files alike.

@@ -3,7 +3,7 @@ import ImageIO
 import Layers
 import Snapshots
 import Tensors
-import Training
+import Datasets
 
 // Writes small valid inputs for every fuzz target: `fuzz-seeds CORPUS_ROOT` fills
 // CORPUS_ROOT/{idx,cifar,png,model-json,snapshot}/. Valid files get the fuzzer past the

@@ -1,6 +1,6 @@
 import FuzzSupport
 import Snapshots
-import Training
+import Datasets
 import Layers
 
 private let scratch = ScratchFile(suffix: ".h5")

@@ -1,11 +1,11 @@
 import Tensors
 import Layers
-import Snapshots
 
 /// Errors that tie a snapshot to the network it should load into.
 public struct SnapshotMismatch: Error, CustomStringConvertible {
     public var path: String
     public var message: String
+    public init(path: String, message: String) { self.path = path; self.message = message }
     public var description: String { "\(path): \(message)" }
 }
 

@@ -94,3 +94,12 @@ private func planeSum(_ data: UnsafeBufferPointer<Float>, start: Int, count: Int
     while i < count { a += term(p[i]); i += 1 }
     return (a + b) + (c + d)
 }
+
+extension Dataset {
+    /// `(x - mean) / std` per channel.
+    public func normalized(by normalization: Normalization) -> Dataset {
+        var values = images
+        normalization.apply(to: &values)
+        return Dataset(name: name, images: values, labels: labels, classNames: classNames)
+    }
+}
