@@ -12,11 +12,12 @@ let package = Package(
         // The file parsers, for the libFuzzer targets in Tests/Fuzz (a package can only depend on
         // another package's products, and the fuzz targets live in their own package because
         // libFuzzer supplies `main`, which an executable of this package's default build cannot lack).
-        .library(name: "DeconvscopeParsers", targets: ["Layers", "ImageIO", "Snapshots", "Training"]),
+        .library(name: "DeconvscopeParsers", targets: ["Layers", "ImageIO", "Snapshots", "Training", "ONNXFormat"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/JohnSundell/Plot", from: "0.14.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // C libraries from Debian -dev packages; shim headers only, no Swift API of their own.
@@ -35,6 +36,11 @@ let package = Package(
         .target(name: "Training", dependencies: ["Tensors", "Layers", "ImageIO", "Snapshots", "CZlib"]),
         .target(name: "Snapshots", dependencies: ["CHDF5", "Tensors"]),
         .target(name: "Monitoring", dependencies: ["Tensors", "Layers", "Snapshots", "Training"]),
+        // ONNX: the Swift code protoc-gen-swift generated from onnx.proto (committed; README.md there says how to
+        // regenerate it), and the import/export between ONNX graphs and the model JSON + named parameter tensors.
+        .target(name: "ONNXProto", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
+                exclude: ["README.md", "onnx.proto", "regenerate.sh"]),
+        .target(name: "ONNXFormat", dependencies: ["ONNXProto", "Tensors", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .target(name: "Reporting", dependencies: ["Monitoring", "ImageIO", .product(name: "Plot", package: "Plot")]),
         .executableTarget(name: "deconvscope", dependencies: [
             "Tensors", "Layers", "Training", "Snapshots", "Monitoring", "Reporting",
@@ -49,6 +55,10 @@ let package = Package(
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Layers", "Tensors", "ImageIO", "Snapshots"]),
         .testTarget(name: "SnapshotsTests", dependencies: ["Snapshots", "Tensors"]),
+        // The ONNX tests run today's Network (Training's snapshot bridge) on imported weights against onnxruntime.
+        .testTarget(name: "ONNXFormatTests", dependencies: [
+            "ONNXFormat", "ONNXProto", "Tensors", "Layers", "Snapshots", "Training", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        ]),
         .testTarget(name: "MonitoringTests", dependencies: ["Monitoring", "Layers", "Tensors", "Snapshots", "Training"]),
         .testTarget(name: "ReportingTests", dependencies: [
             "Reporting", "Monitoring", "Training", "Tensors", "Layers", "ImageIO", .product(name: "Plot", package: "Plot"),
