@@ -184,6 +184,20 @@ struct ChainImport {
                                     stride: window.stride, padding: window.padding))
         parameters[name] = ["weight": weight, "bias": bias]
         shape = [out, window.output(shape[1])!, window.output(shape[2])!]
+        // Later flattens multiply these; a hostile file must not overflow them.
+        guard shape.reduce(1.0, { $0 * Double($1) }) <= Double(Self.maxValuesPerImage) else {
+            throw node.problem("its output \(shape) holds more than \(Self.maxValuesPerImage) values per image")
+        }
+    }
+
+    /// Largest activation of one image the importer accepts (far beyond any network the monitor can run).
+    static let maxValuesPerImage = 1 << 40
+
+    /// A float attribute that the model JSON will hold: JSON has no NaN or infinity.
+    private func finite(_ node: NodeView, _ name: String, default value: Float) throws -> Float {
+        let x = try node.float(name, default: value)
+        guard x.isFinite else { throw node.problem("\(name) \(x) is not a finite number") }
+        return x
     }
 
     private mutating func pool(_ node: NodeView) throws {
@@ -241,7 +255,9 @@ struct ChainImport {
             (field, try floats(node, index + 1, field == "weight" ? "scale" : field, count: channels).reshaped([channels]))
         }
         let name = names.name(node: node.node.name, op: node.op, kind: "bn")
-        layers.append(ContractLayer(type: "batchnorm", name: name, eps: try node.float("epsilon", default: 1e-5)))
+        let eps = try finite(node, "epsilon", default: 1e-5)
+        guard eps >= 0 else { throw node.problem("epsilon \(eps) is negative") }
+        layers.append(ContractLayer(type: "batchnorm", name: name, eps: eps))
         parameters[name] = Dictionary(uniqueKeysWithValues: tensors)
     }
 
@@ -255,8 +271,8 @@ struct ChainImport {
         guard size >= 1, size <= 1 << 16, size % 2 == 1 else {
             throw node.problem("size \(size) is not supported (an odd size; for an even one ONNX's channel window differs from PyTorch's LocalResponseNorm)")
         }
-        layers.append(ContractLayer(type: "lrn", size: Int(size), alpha: try node.float("alpha", default: 1e-4),
-                                    beta: try node.float("beta", default: 0.75), k: try node.float("bias", default: 1)))
+        layers.append(ContractLayer(type: "lrn", size: Int(size), alpha: try finite(node, "alpha", default: 1e-4),
+                                    beta: try finite(node, "beta", default: 0.75), k: try finite(node, "bias", default: 1)))
     }
 
     private mutating func flatten(_ node: NodeView) throws {

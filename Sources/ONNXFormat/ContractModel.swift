@@ -56,6 +56,7 @@ public struct ContractModel: Codable, Equatable, Sendable {
     }
 
     /// Canonical JSON text (sorted keys), the form snapshots store in their `architecture` attribute.
+    /// Every float must be finite (JSON has no NaN): the importer checks the ones it reads from a file.
     public func json() -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]

@@ -31,7 +31,7 @@ public enum ONNXExporter {
     }
 
     static func build(_ model: ContractModel, parameters: [String: [String: Tensor]]) throws -> Onnx_ModelProto {
-        guard model.input.count == 3, model.input.allSatisfy({ $0 >= 1 }) else {
+        guard model.input.count == 3, model.input.allSatisfy({ $0 >= 1 && $0 <= 1 << 20 }) else {
             throw ONNXProblem("input \(model.input) is not (C, H, W)")
         }
         var graph = Onnx_GraphProto()
@@ -67,9 +67,11 @@ public enum ONNXExporter {
                 guard shape.count == 3 else { throw ONNXProblem("\(label): \(layer.type) needs (C, H, W) input, got \(shape)") }
             }
             func window(kernel: Int?, stride: Int?, padding: Int?) throws -> SpatialWindow {
-                guard let kernel, kernel >= 1 else { throw ONNXProblem("\(label): missing or invalid \"kernel\"") }
+                let limit = 1 << 20
+                guard let kernel, kernel >= 1, kernel <= limit else { throw ONNXProblem("\(label): missing or invalid \"kernel\"") }
                 let w = SpatialWindow(kernel: kernel, stride: stride ?? 1, padding: padding ?? 0)
-                guard w.stride >= 1, w.padding >= 0, w.output(shape[1]) != nil, w.output(shape[2]) != nil else {
+                guard (1...limit).contains(w.stride), (0...limit).contains(w.padding), shape[1] <= limit, shape[2] <= limit,
+                      w.output(shape[1]) != nil, w.output(shape[2]) != nil else {
                     throw ONNXProblem("\(label): kernel \(kernel), stride \(w.stride), padding \(w.padding) do not fit the input \(shape)")
                 }
                 node.attribute += [ints("kernel_shape", [kernel, kernel]), ints("strides", [w.stride, w.stride]),
@@ -160,7 +162,10 @@ public enum ONNXExporter {
             entry.key = ONNXImporter.normalizationKey
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
-            entry.value = String(decoding: try! encoder.encode(normalization), as: UTF8.self)
+            guard let json = try? encoder.encode(normalization) else {
+                throw ONNXProblem("the normalization \(normalization) is not finite numbers")
+            }
+            entry.value = String(decoding: json, as: UTF8.self)
             proto.metadataProps = [entry]
         }
         return proto

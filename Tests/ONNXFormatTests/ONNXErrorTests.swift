@@ -67,6 +67,14 @@ final class ONNXErrorTests: XCTestCase {
         }
     }
 
+    func testTruncatedFileFromTheOnnxPackage() throws {
+        let data = try Data(contentsOf: URL(fileURLWithPath: try buildFixture("current_dynamic", in: self).model))
+        XCTAssertNoThrow(try ONNXImporter.decode(data, source: "whole.onnx"))
+        for length in [data.count - 3, data.count * 2 / 3, data.count / 3, 100] {
+            assertRefused(data.prefix(length), containing: ["not a readable ONNX file", "truncated"])
+        }
+    }
+
     func testMissingFileAndDirectory() throws {
         let directory = try makeTemporaryDirectory(self)
         XCTAssertThrowsError(try ONNXImporter.read(path: directory + "/none.onnx")) {
@@ -92,6 +100,26 @@ final class ONNXErrorTests: XCTestCase {
         dilated.graph.node[0].attribute.removeAll { $0.name == "dilations" }
         dilated.graph.node[0].attribute.append(SwiftBuiltModels.attribute("dilations", ints: [2, 2]))
         try assertRefused(dilated, containing: ["dilations [2, 2] are not supported"])
+    }
+
+    func testBatchNormAndLRNAttributesOutsideTheModelJSON() throws {
+        XCTAssertEqual(try ONNXImporter.decode(try SwiftBuiltModels.batchNormAndLRN().serializedData(), source: "ok").model.layers.map(\.type),
+                       ["conv", "batchnorm", "lrn", "flatten", "linear"])
+        var training = try SwiftBuiltModels.batchNormAndLRN()
+        SwiftBuiltModels.set(SwiftBuiltModels.attribute("training_mode", int: 1), node: 1, in: &training)
+        try assertRefused(training, containing: [#"node "/bn/BatchNormalization" (BatchNormalization): training_mode 1 is not supported"#])
+
+        var notANumber = try SwiftBuiltModels.batchNormAndLRN()
+        SwiftBuiltModels.set(SwiftBuiltModels.attribute("epsilon", float: .nan), node: 1, in: &notANumber)
+        try assertRefused(notANumber, containing: ["epsilon nan is not a finite number"])
+
+        var evenLRN = try SwiftBuiltModels.batchNormAndLRN()
+        SwiftBuiltModels.set(SwiftBuiltModels.attribute("size", int: 4), node: 2, in: &evenLRN)
+        try assertRefused(evenLRN, containing: [#"node "/layers.2/LRN" (LRN): size 4 is not supported"#])
+
+        var infiniteBeta = try SwiftBuiltModels.batchNormAndLRN()
+        SwiftBuiltModels.set(SwiftBuiltModels.attribute("beta", float: .infinity), node: 2, in: &infiniteBeta)
+        try assertRefused(infiniteBeta, containing: ["beta inf is not a finite number"])
     }
 
     func testWeightsOutsideTheFileOrOfAnotherTypeAreRefused() throws {
