@@ -22,9 +22,9 @@ all: release
 help:
 	@echo "make demo    install what is missing, build in release, train zf-fmnist on Fashion-MNIST, write the report"
 	@echo "make colour-demo  tint Fashion-MNIST per class into a folder of RGB PNGs, train docs/zf-colour.json on it, write the report"
-	@echo "make test    the full test suite (installs h5py from PyPI for the independent-reader tests)"
+	@echo "make test    the full test suite (installs h5py, onnx and onnxruntime from PyPI for the independent-reader tests)"
 	@echo "make bench   release benchmarks: sgemm peak, training images/s, monitor seconds per snapshot, memory"
-	@echo "make fuzz    libFuzzer on each file parser (idx cifar png model-json snapshot), FUZZ_SECONDS=600 each, one after another"
+	@echo "make fuzz    libFuzzer on each file parser (idx cifar png model-json snapshot onnx), FUZZ_SECONDS=600 each, one after another"
 	@echo "make clean   remove build products (keeps Checkpoints/ and Reports/)"
 
 # Installs only the Debian packages that are missing (apt-get update first, as on a fresh machine).
@@ -35,9 +35,11 @@ deps:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; \
 	fi
 
-# h5py reads our snapshots independently of our own HDF5 code in the tests.
+# h5py reads our snapshots independently of our own HDF5 code in the tests; onnx builds the ONNX test
+# networks and onnxruntime runs them, an engine that shares no code with ours (no PyTorch needed).
 pydeps: deps
 	@python3 -c "import h5py, numpy" 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check h5py numpy
+	@python3 -c "import onnx, onnxruntime" 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check onnx onnxruntime
 
 build: deps
 	$(SWIFT) build
@@ -77,7 +79,7 @@ bench: release
 # only with --sanitize=fuzzer. Seeds are valid small files written by our own writers (fuzz-seeds,
 # built without the sanitizer) plus gzip copies of the IDX ones. Targets run one after another.
 FUZZ_SECONDS ?= 600
-FUZZ_TARGETS ?= idx cifar png model-json snapshot
+FUZZ_TARGETS ?= idx cifar png model-json snapshot onnx
 FUZZ_WORK    ?= $(CURDIR)/.build/fuzz
 FUZZ_PACKAGE := Tests/Fuzz
 

@@ -12,11 +12,12 @@ let package = Package(
         // The file parsers, for the libFuzzer targets in Tests/Fuzz (a package can only depend on
         // another package's products, and the fuzz targets live in their own package because
         // libFuzzer supplies `main`, which an executable of this package's default build cannot lack).
-        .library(name: "DeconvscopeParsers", targets: ["Layers", "ImageIO", "Snapshots", "Datasets"]),
+        .library(name: "DeconvscopeParsers", targets: ["Layers", "ImageIO", "Snapshots", "Datasets", "ONNXFormat"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/JohnSundell/Plot", from: "0.14.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // C libraries from Debian -dev packages; shim headers only, no Swift API of their own.
@@ -41,6 +42,11 @@ let package = Package(
         .target(name: "Monitoring", dependencies: ["Tensors", "Layers", "Snapshots", "Datasets", "Runs"]),
         .target(name: "Reporting", dependencies: ["Monitoring", "Tensors", "Layers", "Snapshots", "Runs", "ImageIO",
                                                   .product(name: "Plot", package: "Plot")]),
+        // ONNX: the Swift code protoc-gen-swift generated from onnx.proto (committed; README.md there says how to
+        // regenerate it), and the import/export between ONNX graphs and the model JSON + named parameter tensors.
+        .target(name: "ONNXProto", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
+                exclude: ["README.md", "onnx.proto", "regenerate.sh"]),
+        .target(name: "ONNXFormat", dependencies: ["ONNXProto", "Tensors", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .executableTarget(name: "deconvscope", dependencies: [
             "Tensors", "Layers", "Datasets", "Runs", "Training", "Snapshots", "Monitoring", "Reporting",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -57,6 +63,10 @@ let package = Package(
         // Optimized: the naive Double deconvnet oracle runs 10x slower unoptimized (ProjectionOracleTests).
         .testTarget(name: "MonitoringTests", dependencies: ["Monitoring", "Layers", "Tensors", "Snapshots", "Datasets", "Runs", "Training"],
                     swiftSettings: [.unsafeFlags(["-O"])]),
+        // The ONNX tests run the Network on imported weights against onnxruntime.
+        .testTarget(name: "ONNXFormatTests", dependencies: [
+            "ONNXFormat", "ONNXProto", "Tensors", "Layers", "Snapshots", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        ]),
         .testTarget(name: "ReportingTests", dependencies: [
             "Reporting", "Monitoring", "Datasets", "Runs", "Training", "Tensors", "Layers", "ImageIO", "Snapshots", .product(name: "Plot", package: "Plot"),
         ], exclude: ["Goldens"]),

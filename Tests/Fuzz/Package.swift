@@ -17,6 +17,7 @@ let package = Package(
         .executableTarget(name: "fuzz-png", dependencies: ["FuzzSupport", parsers]),
         .executableTarget(name: "fuzz-model-json", dependencies: ["FuzzSupport", parsers]),
         .executableTarget(name: "fuzz-snapshot", dependencies: ["FuzzSupport", parsers]),
+        .executableTarget(name: "fuzz-onnx", dependencies: ["FuzzSupport", parsers]),
         // Writes the seed corpora (valid small files) with the package's own writers. Built
         // without the sanitizer (`--product fuzz-seeds`): libFuzzer's `main` would replace its own.
         .executableTarget(name: "fuzz-seeds", dependencies: [parsers]),

@@ -1,12 +1,13 @@
 import Foundation
 import ImageIO
 import Layers
+import ONNXFormat
 import Snapshots
 import Tensors
 import Datasets
 
 // Writes small valid inputs for every fuzz target: `fuzz-seeds CORPUS_ROOT` fills
-// CORPUS_ROOT/{idx,cifar,png,model-json,snapshot}/. Valid files get the fuzzer past the
+// CORPUS_ROOT/{idx,cifar,png,model-json,snapshot,onnx}/. Valid files get the fuzzer past the
 // magic numbers and headers at once; `make fuzz` adds gzip copies of the IDX seeds.
 @main
 enum FuzzSeeds {
@@ -56,6 +57,24 @@ enum FuzzSeeds {
             try snapshot.write(to: scratch + "/" + name)
             try save(Array(try Data(contentsOf: URL(fileURLWithPath: scratch + "/" + name))), "snapshot", name)
         }
+        // ONNX: the tiny model as the exporter writes it, and a chain with the other layer kinds
+        // (batchnorm, avgpool, lrn, globalavgpool), so mutations start from every supported op.
+        let tinyParameters = plain.weights.mapValues { ["weight": $0.weight, "bias": $0.bias] }
+        try save(Array(try ONNXExporter.export(architecture: tiny.json(), parameters: tinyParameters, source: "seed")), "onnx", "tiny.onnx")
+        let kinds = ContractModel(input: [2, 6, 6], classes: 2, normalization: ContractNormalization(mean: [0.5, 0.5], std: [0.25, 0.25]), layers: [
+            ContractLayer(type: "conv", name: "conv1", outChannels: 3, kernel: 3, stride: 1, padding: 1),
+            ContractLayer(type: "batchnorm", name: "bn1", eps: 1e-5), ContractLayer(type: "relu"),
+            ContractLayer(type: "avgpool", kernel: 2, stride: 2, padding: 1), ContractLayer(type: "lrn", size: 3),
+            ContractLayer(type: "maxpool", kernel: 2, stride: 1), ContractLayer(type: "globalavgpool"),
+            ContractLayer(type: "flatten"), ContractLayer(type: "dropout", rate: 0.5), ContractLayer(type: "linear", name: "fc", outFeatures: 2),
+        ])
+        func filled(_ shape: [Int]) -> Tensor { Tensor(shape: shape, data: (0..<shape.reduce(1, *)).map { Float($0 % 5) * 0.25 + 0.5 }) }
+        let kindParameters: [String: [String: Tensor]] = [
+            "conv1": ["weight": filled([3, 2, 3, 3]), "bias": filled([3])],
+            "bn1": ["weight": filled([3]), "bias": filled([3]), "running_mean": filled([3]), "running_var": filled([3])],
+            "fc": ["weight": filled([2, 3]), "bias": filled([2])],
+        ]
+        try save(Array(try ONNXExporter.export(kinds, parameters: kindParameters, source: "seed")), "onnx", "kinds.onnx")
         print("fuzz seeds written under \(root)")
     }
 }
