@@ -14,7 +14,6 @@ import Tensors
 /// batch-wide one). Weight gradients are summed per group and the groups added in a fixed order,
 /// so results do not depend on how many threads ran.
 public final class Conv2D: Layer {
-    public let kind = "conv"
     public let name: String?
     public let shape: ConvShape
     public let outChannels: Int
@@ -205,5 +204,33 @@ public final class Conv2D: Layer {
             } }
         }
         return dx
+    }
+}
+
+extension Conv2D: LayerKind {
+    public static let type = "conv"
+    public static let keys = ["name", "out_channels", "kernel", "stride", "padding"]
+
+    public static func build(_ spec: LayerSpec, input: [Int], context: inout LayerBuildContext) throws -> Conv2D {
+        let name = try context.uniqueName()
+        let (c, h, w) = try context.planes(input)
+        let window = WindowGeometry(kernel: try context.int("kernel", min: 1), stride: try context.int("stride", default: 1, min: 1),
+                                    padding: try context.int("padding", default: 0, min: 0))
+        let out = try context.int("out_channels", min: 1)
+        guard let shape = ConvShape(channels: c, height: h, width: w, window: window) else {
+            throw context.fail("kernel \(window.kernel) is larger than its padded input \(h + 2 * window.padding)x\(w + 2 * window.padding) (input \(input), padding \(window.padding))")
+        }
+        try context.addParameters([[out, c, window.kernel, window.kernel], [out]])
+        return Conv2D(name: name, shape: shape, outChannels: out)
+    }
+
+    public var blockRole: BlockRole { .head }
+    public var initializationVarianceGain: Float? { 1 }
+    public func initialize(rng: inout Xoshiro256, varianceGain: Float, std: Float?) {
+        initializeHe(rng: &rng, varianceGain: varianceGain, std: std)
+    }
+    public var summary: String {
+        let w = shape.window
+        return "\(outChannels) filters \(w.kernel)x\(w.kernel), stride \(w.stride), padding \(w.padding)"
     }
 }

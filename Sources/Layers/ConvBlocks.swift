@@ -1,12 +1,13 @@
 import Tensors
 
-/// A conv layer together with the ReLU and pooling layers that directly follow it. The monitor
-/// looks at a block's output (after its ReLU and pooling), as Zeiler & Fergus did.
+/// A conv layer together with the layers that directly follow it and join its block
+/// (`BlockRole.member`: ReLU, pooling, normalization). The monitor looks at a block's output
+/// (after its ReLU and pooling), as Zeiler & Fergus did.
 public struct ConvBlock: Sendable, Equatable {
     public let name: String
     /// Index of the conv layer in `Network.layers`.
     public let convIndex: Int
-    /// Index of the block's last layer (the conv itself, or its trailing relu / maxpool).
+    /// Index of the block's last layer (the conv itself, or its last member).
     public let outputIndex: Int
     /// Per-sample output shape (C, H, W) of the block.
     public let outputShape: [Int]
@@ -26,9 +27,9 @@ extension Network {
     /// Every conv block, in depth order.
     public var convBlocks: [ConvBlock] {
         var blocks: [ConvBlock] = []
-        for (i, layer) in layers.enumerated() where layer is Conv2D {
+        for (i, layer) in layers.enumerated() where layer.blockRole == .head {
             var end = i
-            while end + 1 < layers.count, layers[end + 1] is ReLU || layers[end + 1] is MaxPool2D { end += 1 }
+            while end + 1 < layers.count, layers[end + 1].blockRole == .member { end += 1 }
             blocks.append(ConvBlock(name: layer.name!, convIndex: i, outputIndex: end, outputShape: layers[end].outputShape))
         }
         return blocks
@@ -37,14 +38,9 @@ extension Network {
     /// The input pixels that can influence output position (y, x) of layer `index`, composed from
     /// each spatial layer's (kernel, stride, padding). Unclipped: may extend past the image.
     public func receptiveSpan(layer index: Int, y: Int, x: Int) -> (rows: ClosedRange<Int>, cols: ClosedRange<Int>) {
-        var rows = y...y, cols = x...x
-        for i in stride(from: index, through: 0, by: -1) {
-            if let w = layers[i].window {
-                rows = w.inputSpan(of: rows)
-                cols = w.inputSpan(of: cols)
-            }
-        }
-        return (rows, cols)
+        var span = (rows: y...y, cols: x...x)
+        for i in stride(from: index, through: 0, by: -1) { span = layers[i].inputSpan(rows: span.rows, cols: span.cols) }
+        return span
     }
 
     /// The receptive field of output (y, x) of layer `index`, clipped to the input image.

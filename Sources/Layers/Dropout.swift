@@ -4,7 +4,6 @@ import Tensors
 /// `1 / (1 - rate)`, so inference is the identity. The mask comes from the batch seed in
 /// `ForwardMode.training`, which makes runs reproducible and resumable.
 public final class Dropout: Layer {
-    public let kind = "dropout"
     public let inputShape: [Int]
     public let rate: Float
     private var mask: [Float]? = nil   // nil after an inference forward: backward is the identity
@@ -36,4 +35,17 @@ public final class Dropout: Layer {
         for i in 0..<m.count { dx.data[i] *= m[i] }
         return dx
     }
+}
+
+extension Dropout: LayerKind {
+    public static let type = "dropout"
+    public static let keys = ["rate"]
+    public static func build(_ spec: LayerSpec, input: [Int], context: inout LayerBuildContext) throws -> Dropout {
+        let rate = spec.rate ?? 0.5
+        guard spec.values["rate"] == nil || spec.rate != nil, rate >= 0, rate < 1 else {
+            throw context.fail("dropout rate must be in [0, 1), got \(spec.values["rate"]?.text ?? "\(rate)")")
+        }
+        return Dropout(shape: input, rate: rate)
+    }
+    public var summary: String { "rate \(rate)" }
 }

@@ -34,6 +34,25 @@ public final class Parameter {
     }
 }
 
+/// A tensor a layer keeps and snapshots but SGD does not train: BatchNorm's running statistics.
+public final class Buffer {
+    /// Its name in the snapshot, `/weights/<layer>/<name>`.
+    public let name: String
+    public var value: Tensor
+    public init(name: String, value: Tensor) { self.name = name; self.value = value }
+}
+
+/// A layer's part in a conv block (a conv and the layers that directly follow it; the monitor
+/// looks at the block's last layer).
+public enum BlockRole: Sendable {
+    /// Starts a block: a conv.
+    case head
+    /// Joins the block of the conv before it when it follows the block directly.
+    case member
+    /// Ends any block.
+    case outside
+}
+
 /// One stage of a network. `forward` saves what `backward` needs (its input, switches, masks),
 /// so `backward` must follow the `forward` whose batch it differentiates.
 public protocol Layer: AnyObject {
@@ -64,6 +83,31 @@ public protocol Layer: AnyObject {
     /// This layer restricted to the unpadded window of its input that an `output`-sized window of
     /// its output sees, sharing its weights (see `ReceptiveCrop`); nil for layers without planes.
     func cropped(toOutput output: (height: Int, width: Int)) -> (any Layer)?
+
+    /// The input rows and columns (unclipped, may reach into padding) that output rows `rows` and
+    /// columns `cols` depend on: receptive fields compose these.
+    func inputSpan(rows: ClosedRange<Int>, cols: ClosedRange<Int>) -> (rows: ClosedRange<Int>, cols: ClosedRange<Int>)
+
+    /// Trained tensors (`parameters`, with SGD state) and kept ones (`buffers`), each under its
+    /// snapshot name `/weights/<layer>/<name>`.
+    var buffers: [Buffer] { get }
+    /// Fresh values for the parameters and buffers. `varianceGain` is what the nonlinearity after
+    /// this layer asks for (He et al.'s weight variance is varianceGain / fan-in: 2 before a ReLU);
+    /// `std` replaces the layer's own weight scale when given. Layers draw the same number of
+    /// values from `rng` either way.
+    func initialize(rng: inout Xoshiro256, varianceGain: Float, std: Float?)
+    /// What the layer asks of the initialization of the parameter layer before it, when it is the
+    /// first layer after that one that is not transparent to it: a ReLU asks 2, a conv or linear 1
+    /// (no nonlinearity between); nil for layers the look-up goes through (pooling, dropout,
+    /// flatten, normalization).
+    var initializationVarianceGain: Float? { get }
+
+    var blockRole: BlockRole { get }
+    /// The layer's settings in words, for the report's model table ("32 filters 5x5, stride 1, padding 2").
+    var summary: String { get }
+    /// True when its deconvnet backward reads forward state that the monitor cannot record per
+    /// probe (LRN's true gradient reads its input): projections through it run a fresh forward.
+    var deconvnetNeedsForwardState: Bool { get }
 }
 
 extension Layer {
@@ -75,4 +119,28 @@ extension Layer {
     public func cropped(toOutput output: (height: Int, width: Int)) -> (any Layer)? { nil }
     public var parameters: [Parameter] { [] }
     public var name: String? { nil }
+    public func inputSpan(rows: ClosedRange<Int>, cols: ClosedRange<Int>) -> (rows: ClosedRange<Int>, cols: ClosedRange<Int>) {
+        guard let w = window else { return (rows, cols) }
+        return (w.inputSpan(of: rows), w.inputSpan(of: cols))
+    }
+    public var buffers: [Buffer] { [] }
+    public func initialize(rng: inout Xoshiro256, varianceGain: Float, std: Float?) {}
+    public var initializationVarianceGain: Float? { nil }
+    public var blockRole: BlockRole { .outside }
+    public var summary: String { "" }
+    public var deconvnetNeedsForwardState: Bool { false }
+}
+
+extension Layer {
+    /// He-normal weights (std = sqrt(varianceGain / fan-in), or `std`), zero bias, zero momentum:
+    /// the initialization of conv and linear layers, `parameters` being (weight, bias).
+    func initializeHe(rng: inout Xoshiro256, varianceGain: Float, std: Float?) {
+        let (weight, bias) = (parameters[0], parameters[1])
+        let fanIn = weight.value.shape.dropFirst().reduce(1, *)
+        let scale = std ?? (varianceGain / Float(fanIn)).squareRoot()
+        for i in 0..<weight.value.count { weight.value.data[i] = rng.nextGaussian() * scale }
+        bias.value = Tensor(zeros: bias.value.shape)
+        weight.momentum = Tensor(zeros: weight.value.shape)
+        bias.momentum = Tensor(zeros: bias.value.shape)
+    }
 }

@@ -2,7 +2,6 @@ import Tensors
 
 /// Fully connected layer: input (N, in), weight (out, in) as in PyTorch, bias (out), output (N, out).
 public final class Linear: Layer {
-    public let kind = "linear"
     public let name: String?
     public let inFeatures: Int, outFeatures: Int
     public let weight: Parameter   // (out, in)
@@ -61,4 +60,25 @@ public final class Linear: Layer {
         } } } }
         return dx
     }
+}
+
+extension Linear: LayerKind {
+    public static let type = "linear"
+    public static let keys = ["name", "out_features"]
+
+    public static func build(_ spec: LayerSpec, input: [Int], context: inout LayerBuildContext) throws -> Linear {
+        let name = try context.uniqueName()
+        guard input.count == 1 else {
+            throw context.fail("linear needs a flat input but gets \(input); add {\"type\": \"flatten\"} before it")
+        }
+        let out = try context.int("out_features", min: 1)
+        try context.addParameters([[out, input[0]], [out]])
+        return Linear(name: name, inFeatures: input[0], outFeatures: out)
+    }
+
+    public var initializationVarianceGain: Float? { 1 }
+    public func initialize(rng: inout Xoshiro256, varianceGain: Float, std: Float?) {
+        initializeHe(rng: &rng, varianceGain: varianceGain, std: std)
+    }
+    public var summary: String { "\(inFeatures) -> \(outFeatures)" }
 }

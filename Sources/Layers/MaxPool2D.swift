@@ -7,7 +7,6 @@ import Tensors
 /// window's maximum. Backward routes each value to its switch and adds where overlapping windows
 /// share one: the exact transpose of the forward selection, and the deconvnet's unpooling.
 public final class MaxPool2D: Layer {
-    public let kind = "maxpool"
     public let channels: Int, height: Int, width: Int
     public let geometry: WindowGeometry
     public let outHeight: Int, outWidth: Int
@@ -153,4 +152,25 @@ public final class MaxPool2D: Layer {
         }
         return dx
     }
+}
+
+extension MaxPool2D: LayerKind {
+    public static let type = "maxpool"
+    public static let keys = ["kernel", "stride", "padding"]
+
+    public static func build(_ spec: LayerSpec, input: [Int], context: inout LayerBuildContext) throws -> MaxPool2D {
+        let (_, h, w) = try context.planes(input)
+        let k = try context.int("kernel", min: 1)
+        let window = WindowGeometry(kernel: k, stride: try context.int("stride", default: k, min: 1), padding: try context.int("padding", default: 0, min: 0))
+        guard window.padding * 2 <= window.kernel else {
+            throw context.fail("padding \(window.padding) must be at most half the kernel \(window.kernel) (as in PyTorch)")
+        }
+        guard let pool = MaxPool2D(inputShape: input, window: window) else {
+            throw context.fail("kernel \(k) is larger than its padded input \(h + 2 * window.padding)x\(w + 2 * window.padding) (input \(input))")
+        }
+        return pool
+    }
+
+    public var blockRole: BlockRole { .member }
+    public var summary: String { "\(geometry.kernel)x\(geometry.kernel), stride \(geometry.stride), padding \(geometry.padding)" }
 }

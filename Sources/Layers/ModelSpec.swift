@@ -7,27 +7,68 @@ public struct Normalization: Codable, Equatable, Sendable {
     public init(mean: [Float], std: [Float]) { self.mean = mean; self.std = std }
 }
 
-/// One entry of the model JSON's `layers` array (keys as in the public contract).
+/// One entry of the model JSON's `layers` array: its `type` and the other keys as written.
+/// Which keys a type takes, and what they mean, is its layer kind's business (`LayerKind`); the
+/// typed accessors below only read them.
 public struct LayerSpec: Codable, Equatable, Sendable {
     public var type: String
-    public var name: String?
-    public var outChannels: Int?
-    public var kernel: Int?
-    public var stride: Int?
-    public var padding: Int?
-    public var outFeatures: Int?
-    public var rate: Float?
+    /// Every key but `type`.
+    public var values: [String: JSONValue]
 
-    enum CodingKeys: String, CodingKey {
-        case type, name, kernel, stride, padding, rate
-        case outChannels = "out_channels"
-        case outFeatures = "out_features"
+    public init(type: String, values: [String: JSONValue] = [:]) {
+        self.type = type
+        self.values = values
     }
 
+    /// The keys of the contract's common kinds, set where given.
     public init(type: String, name: String? = nil, outChannels: Int? = nil, kernel: Int? = nil, stride: Int? = nil,
                 padding: Int? = nil, outFeatures: Int? = nil, rate: Float? = nil) {
-        self.type = type; self.name = name; self.outChannels = outChannels; self.kernel = kernel
-        self.stride = stride; self.padding = padding; self.outFeatures = outFeatures; self.rate = rate
+        var values: [String: JSONValue] = [:]
+        if let name { values["name"] = .string(name) }
+        for (key, value) in [("out_channels", outChannels), ("kernel", kernel), ("stride", stride), ("padding", padding),
+                             ("out_features", outFeatures)] {
+            if let value { values[key] = .int(value) }
+        }
+        if let rate { values["rate"] = .number(rate) }
+        self.init(type: type, values: values)
+    }
+
+    public var name: String? { if case .string(let s)? = values["name"] { return s } else { return nil } }
+    /// An integer key, nil when absent or not an integer.
+    public func int(_ key: String) -> Int? {
+        switch values[key] {
+        case .int(let i)?: return i
+        case .double(let d)? where d.rounded() == d && abs(d) < 1e15: return Int(d)
+        default: return nil
+        }
+    }
+    public func float(_ key: String) -> Float? { values[key]?.number.map(Float.init) }
+    public var kernel: Int? { int("kernel") }
+    public var stride: Int? { int("stride") }
+    public var padding: Int? { int("padding") }
+    public var outChannels: Int? { int("out_channels") }
+    public var outFeatures: Int? { int("out_features") }
+    public var rate: Float? { float("rate") }
+
+    struct Key: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: Key.self)
+        type = try c.decode(String.self, forKey: Key(stringValue: "type"))
+        var values: [String: JSONValue] = [:]
+        for key in c.allKeys where key.stringValue != "type" { values[key.stringValue] = try c.decode(JSONValue.self, forKey: key) }
+        self.values = values
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: Key.self)
+        try c.encode(type, forKey: Key(stringValue: "type"))
+        for (key, value) in values { try c.encode(value, forKey: Key(stringValue: key)) }
     }
 
     public static func conv(_ name: String, _ outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0) -> LayerSpec {

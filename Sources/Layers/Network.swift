@@ -30,84 +30,23 @@ public final class Network {
 
         var shape = spec.input
         var built: [any Layer] = []
-        var parameters = 0
-        func checkOutput(_ output: [Int], _ label: String) throws {
-            guard ModelLimits.product(output, limit: ModelLimits.maxActivations) != nil else {
-                throw fail("\(label): output \(output) is more than \(ModelLimits.maxActivations) values per image")
-            }
-        }
-        var names = Set<String>()
+        var (names, parameters) = (Set<String>(), 0)
         for (index, layer) in spec.layers.enumerated() {
             let label = "layer \(index) (\(layer.name ?? layer.type))"
-            func need(_ value: Int?, _ key: String, min: Int) throws -> Int {
-                guard let v = value else { throw fail("\(label): missing \"\(key)\"") }
-                guard v >= min else { throw fail("\(label): \"\(key)\" must be at least \(min), got \(v)") }
-                guard v <= ModelLimits.maxSize else { throw fail("\(label): \"\(key)\" must be at most \(ModelLimits.maxSize), got \(v)") }
-                return v
+            guard let kind = LayerKinds.kind(named: layer.type) else {
+                throw fail("\(label): unknown layer type \"\(layer.type)\" (known: \(LayerKinds.all.map { $0.type }.joined(separator: ", ")))")
             }
-            // Counted before the layer allocates its weights.
-            func addParameters(_ weightShape: [Int], bias: Int) throws {
-                let weights = ModelLimits.product(weightShape, limit: ModelLimits.maxParameters)
-                let (total, overflow) = (weights ?? 0).addingReportingOverflow(bias + parameters)
-                guard weights != nil, !overflow, total <= ModelLimits.maxParameters else {
-                    throw fail("\(label): weights \(weightShape) take the model past \(ModelLimits.maxParameters) parameters")
-                }
-                parameters = total
+            var context = LayerBuildContext(source: source, label: label, spec: layer, names: names, parameters: parameters)
+            if let unknown = layer.values.keys.sorted().first(where: { !kind.keys.contains($0) }) {
+                throw context.fail("unknown key \"\(unknown)\" for a \(layer.type) layer (its keys: \(kind.keys.isEmpty ? "none" : kind.keys.joined(separator: ", ")))")
             }
-            func uniqueName() throws -> String {
-                guard let n = layer.name, !n.isEmpty else { throw fail("\(label): a \(layer.type) layer needs a \"name\"") }
-                guard n.range(of: "^[A-Za-z0-9_.-]+$", options: .regularExpression) != nil else {
-                    throw fail("\(label): name \"\(n)\" may only use letters, digits, '_', '.', '-'")
-                }
-                guard names.insert(n).inserted else { throw fail("\(label): the name \"\(n)\" is used twice") }
-                return n
+            let next = try kind.build(layer, input: shape, context: &context)
+            (names, parameters) = (context.names, context.parameters)
+            guard ModelLimits.product(next.outputShape, limit: ModelLimits.maxActivations) != nil else {
+                throw fail("\(label): output \(next.outputShape) is more than \(ModelLimits.maxActivations) values per image")
             }
-            switch layer.type {
-            case "conv":
-                let name = try uniqueName()
-                guard shape.count == 3 else { throw fail("\(label): conv needs a (C, H, W) input, got \(shape) (after a flatten?)") }
-                let window = WindowGeometry(kernel: try need(layer.kernel, "kernel", min: 1),
-                                            stride: try need(layer.stride ?? 1, "stride", min: 1),
-                                            padding: try need(layer.padding ?? 0, "padding", min: 0))
-                let out = try need(layer.outChannels, "out_channels", min: 1)
-                guard let conv = ConvShape(channels: shape[0], height: shape[1], width: shape[2], window: window) else {
-                    throw fail("\(label): kernel \(window.kernel) is larger than its padded input \(shape[1] + 2 * window.padding)x\(shape[2] + 2 * window.padding) (input \(shape), padding \(window.padding))")
-                }
-                try addParameters([out, shape[0], window.kernel, window.kernel], bias: out)
-                try checkOutput([out, conv.outHeight, conv.outWidth], label)
-                built.append(Conv2D(name: name, shape: conv, outChannels: out))
-            case "relu":
-                built.append(ReLU(shape: shape))
-            case "maxpool":
-                guard shape.count == 3 else { throw fail("\(label): maxpool needs a (C, H, W) input, got \(shape)") }
-                let k = try need(layer.kernel, "kernel", min: 1)
-                let window = WindowGeometry(kernel: k, stride: try need(layer.stride ?? k, "stride", min: 1),
-                                            padding: try need(layer.padding ?? 0, "padding", min: 0))
-                guard window.padding * 2 <= window.kernel else {
-                    throw fail("\(label): padding \(window.padding) must be at most half the kernel \(window.kernel) (as in PyTorch)")
-                }
-                guard let pool = MaxPool2D(inputShape: shape, window: window) else {
-                    throw fail("\(label): kernel \(k) is larger than its padded input \(shape[1] + 2 * window.padding)x\(shape[2] + 2 * window.padding) (input \(shape))")
-                }
-                built.append(pool)
-            case "flatten":
-                built.append(Flatten(shape: shape))
-            case "linear":
-                let name = try uniqueName()
-                guard shape.count == 1 else {
-                    throw fail("\(label): linear needs a flat input but gets \(shape); add {\"type\": \"flatten\"} before it")
-                }
-                let out = try need(layer.outFeatures, "out_features", min: 1)
-                try addParameters([out, shape[0]], bias: out)
-                built.append(Linear(name: name, inFeatures: shape[0], outFeatures: out))
-            case "dropout":
-                let rate = layer.rate ?? 0.5
-                guard rate >= 0, rate < 1 else { throw fail("\(label): dropout rate must be in [0, 1), got \(rate)") }
-                built.append(Dropout(shape: shape, rate: rate))
-            default:
-                throw fail("\(label): unknown layer type \"\(layer.type)\" (known: conv, relu, maxpool, flatten, linear, dropout)")
-            }
-            shape = built.last!.outputShape
+            built.append(next)
+            shape = next.outputShape
         }
         guard shape == [spec.classes] else {
             throw fail("the last layer outputs \(shape) but the model has \(spec.classes) classes; end with a linear layer of out_features \(spec.classes)")
@@ -164,9 +103,11 @@ public final class Network {
         }
     }
 
-    /// He-normal weights, std = gain / sqrt(fan_in), zero biases, zero momentum. The gain is
-    /// sqrt(2) for layers whose output goes through a ReLU (He et al. 2015) and 1 for the others,
-    /// the classifier above all: with sqrt(2) there the first loss is ~6.6 instead of ln(10).
+    /// Fresh parameters and buffers, layer by layer (`Layer.initialize`): conv and linear layers
+    /// get He-normal weights, std = sqrt(g / fan_in), zero biases and momentum, where g is what the
+    /// next nonlinearity asks (2 for a ReLU, looked up through pooling, dropout, flatten and
+    /// normalization; 1 for none, the classifier above all: with 2 there the first loss is ~6.6
+    /// instead of ln(10)).
     ///
     /// `firstConvStd` replaces He's std for the first conv layer only (Zeiler & Fergus drew all
     /// weights with std 10^-2). A first layer started at He's scale (0.28 for 5x5 filters) keeps
@@ -174,17 +115,10 @@ public final class Network {
     /// 10^-2, edge and bar detectors show after one epoch. The same number of draws is made
     /// either way, so every other layer starts identically.
     public func initialize(rng: inout Xoshiro256, firstConvStd: Float? = nil) {
-        let firstConv = layers.firstIndex { $0 is Conv2D }
-        for (index, layer) in layers.enumerated() where layer.parameters.count == 2 {
-            let (weight, bias) = (layer.parameters[0], layer.parameters[1])
-            let feedsReLU = layers[(index + 1)...].first { !($0 is MaxPool2D || $0 is Dropout || $0 is Flatten) } is ReLU
-            let fanIn = weight.value.shape.dropFirst().reduce(1, *)
-            let he = ((feedsReLU ? 2 : 1) / Float(fanIn)).squareRoot()
-            let std = index == firstConv ? firstConvStd ?? he : he
-            for i in 0..<weight.value.count { weight.value.data[i] = rng.nextGaussian() * std }
-            bias.value = Tensor(zeros: bias.value.shape)
-            weight.momentum = Tensor(zeros: weight.value.shape)
-            bias.momentum = Tensor(zeros: bias.value.shape)
+        let firstConv = layers.firstIndex { $0.blockRole == .head }
+        for (index, layer) in layers.enumerated() {
+            let gain = layers[(index + 1)...].lazy.compactMap(\.initializationVarianceGain).first ?? 1
+            layer.initialize(rng: &rng, varianceGain: gain, std: index == firstConv ? firstConvStd : nil)
         }
     }
 

@@ -2,7 +2,6 @@ import Tensors
 
 /// Rectified linear unit, `y = max(x, 0)`. Its backward is where the `BackwardRule`s differ.
 public final class ReLU: Layer {
-    public let kind = "relu"
     public let inputShape: [Int]
     private var savedOutput = Tensor(zeros: [0])
     /// The last forward's output, which its gradient backward masks by.
@@ -58,4 +57,13 @@ public final class ReLU: Layer {
             parallelRanges(p.count) { range in Tensors.rectify(v + range.lowerBound, count: range.count) }
         }
     }
+}
+
+extension ReLU: LayerKind {
+    public static let type = "relu"
+    public static let keys: [String] = []
+    public static func build(_ spec: LayerSpec, input: [Int], context: inout LayerBuildContext) throws -> ReLU { ReLU(shape: input) }
+    public var blockRole: BlockRole { .member }
+    /// He et al.: a ReLU halves the variance it passes on, so the layer before it starts with twice the variance.
+    public var initializationVarianceGain: Float? { 2 }
 }

@@ -19,13 +19,14 @@ public struct ReceptiveCrop {
     /// Input window (height, width) of each layer; the entry after the last is the top layer's
     /// output window, (1, 1).
     public let extents: [(height: Int, width: Int)]
-    private let windows: [WindowGeometry?]
+    /// The full network's layers `0...top`, whose geometry places the windows.
+    private let full: [any Layer]
     /// The full network's input plane (height, width) of each layer: what a window may hold.
     private let planes: [(height: Int, width: Int)]
 
-    init(layers: [any Layer], extents: [(height: Int, width: Int)], windows: [WindowGeometry?],
-         planes: [(height: Int, width: Int)]) {
-        (self.layers, self.extents, self.windows, self.planes) = (layers, extents, windows, planes)
+    init(layers: [any Layer], extents: [(height: Int, width: Int)], full: [any Layer]) {
+        (self.layers, self.extents, self.full) = (layers, extents, full)
+        planes = full.map { ($0.inputShape[1], $0.inputShape[2]) }
     }
 
     /// Where each layer's input window starts in its full input plane, (row, column), unclipped,
@@ -34,11 +35,8 @@ public struct ReceptiveCrop {
         var result = [(row: Int, col: Int)](repeating: (y, x), count: layers.count + 1)
         for i in stride(from: layers.count - 1, through: 0, by: -1) {
             let above = result[i + 1]
-            if let w = windows[i] {
-                result[i] = (w.inputSpan(of: above.row...above.row).lowerBound, w.inputSpan(of: above.col...above.col).lowerBound)
-            } else {
-                result[i] = above
-            }
+            let span = full[i].inputSpan(rows: above.row...above.row, cols: above.col...above.col)
+            result[i] = (span.rows.lowerBound, span.cols.lowerBound)
         }
         return result
     }
@@ -93,8 +91,7 @@ extension Network {
             restricted.append(layer)
             extents.append((layer.inputShape[1], layer.inputShape[2]))
         }
-        return ReceptiveCrop(layers: restricted.reversed(), extents: extents.reversed(), windows: layers[0...top].map(\.window),
-                             planes: layers[0...top].map { ($0.inputShape[1], $0.inputShape[2]) })
+        return ReceptiveCrop(layers: restricted.reversed(), extents: extents.reversed(), full: Array(layers[0...top]))
     }
 }
 

@@ -66,8 +66,7 @@ public enum Diagnostics {
     public static func audit(_ network: Network) -> [LayerAudit] {
         var audits: [LayerAudit] = []
         for block in network.convBlocks {
-            guard let conv = network.layers[block.convIndex] as? Conv2D else { continue }
-            let w = conv.shape.window
+            guard let w = network.layers[block.convIndex].window else { continue }
             if w.stride > 1 && w.kernel % w.stride != 0 {
                 audits.append(LayerAudit(
                     layer: block.name,
@@ -84,24 +83,17 @@ public enum Diagnostics {
         return audits
     }
 
-    /// The model table: output shape, receptive field, jump and parameter count of every layer.
+    /// The model table: output shape, receptive field, jump and parameter count of every layer,
+    /// with the conv block it belongs to.
     public static func modelTable(_ network: Network) -> [ModelLayerRow] {
-        network.layers.enumerated().map { i, layer in
+        var block: [Int: String] = [:]
+        for b in network.convBlocks { for i in b.convIndex...b.outputIndex { block[i] = b.name } }
+        return network.layers.enumerated().map { i, layer in
             let rf = network.receptiveFieldSize(layer: i)
-            var detail = ""
-            if let conv = layer as? Conv2D {
-                detail = "\(conv.outChannels) filters \(conv.shape.window.kernel)x\(conv.shape.window.kernel), stride \(conv.shape.window.stride), padding \(conv.shape.window.padding)"
-            } else if let pool = layer as? MaxPool2D {
-                detail = "\(pool.geometry.kernel)x\(pool.geometry.kernel), stride \(pool.geometry.stride), padding \(pool.geometry.padding)"
-            } else if let linear = layer as? Linear {
-                detail = "\(linear.inFeatures) -> \(linear.outFeatures)"
-            } else if let drop = layer as? Dropout {
-                detail = "rate \(drop.rate)"
-            }
             let isSpatial = layer.outputShape.count == 3
-            return ModelLayerRow(index: i, type: layer.kind, name: layer.name, detail: detail, outputShape: layer.outputShape,
+            return ModelLayerRow(index: i, type: layer.kind, name: layer.name, detail: layer.summary, outputShape: layer.outputShape,
                                  receptiveField: isSpatial ? rf.size : network.spec.input[1], jump: rf.jump,
-                                 parameters: layer.parameters.reduce(0) { $0 + $1.value.count })
+                                 parameters: layer.parameters.reduce(0) { $0 + $1.value.count }, block: block[i])
         }
     }
 }

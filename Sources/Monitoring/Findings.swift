@@ -111,9 +111,11 @@ public struct ModelLayerRow: Codable, Sendable, Equatable {
     public var receptiveField: Int
     public var jump: Int
     public var parameters: Int
+    /// The conv block the layer belongs to (absent in findings written before it was recorded).
+    public var block: String?
 
     enum CodingKeys: String, CodingKey {
-        case index, type, name, detail, jump, parameters
+        case index, type, name, detail, jump, parameters, block
         case outputShape = "output_shape", receptiveField = "receptive_field"
     }
 }

@@ -137,12 +137,14 @@ struct ReportContext {
         epochs.first { $0.epoch == epoch }?.layers.first { $0.name == layer }
     }
 
-    /// Receptive field of a conv block's output, from the model table: the conv row and the
-    /// relu / maxpool rows right after it.
+    /// Receptive field of a conv block's output: the model table's last row of that block.
     static func receptiveField(of layer: String, model: [ModelLayerRow]) -> Int? {
+        if let last = model.last(where: { $0.block == layer }) { return last.receptiveField }
+        // Findings written before rows named their block: the blocks of those versions were a
+        // conv with the relu and maxpool rows right after it.
         guard let start = model.firstIndex(where: { $0.name == layer && $0.type == "conv" }) else { return nil }
         var end = start
-        while end + 1 < model.count, ["relu", "maxpool"].contains(model[end + 1].type) { end += 1 }
+        while end + 1 < model.count, model[end + 1].block == nil, ["relu", "maxpool"].contains(model[end + 1].type) { end += 1 }
         return model[end].receptiveField
     }
 

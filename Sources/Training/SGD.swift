@@ -32,7 +32,8 @@ public struct SGD: Sendable, Codable, Equatable {
             } } }
         }
         if let radius = maxFilterRMS {
-            for layer in network.layers { if let conv = layer as? Conv2D { Self.renormalize(conv.weight, radius: radius) } }
+            // The paper renormalizes conv filters: the weights of every block head.
+            for layer in network.layers where layer.blockRole == .head { Self.renormalize(layer.parameters[0], radius: radius) }
         }
     }
 

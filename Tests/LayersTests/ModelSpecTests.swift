@@ -235,3 +235,25 @@ final class PresetShapeTests: XCTestCase {
         XCTAssertEqual(again.allParameters.map(\.value), net.allParameters.map(\.value))
     }
 }
+
+extension ModelJSONTests {
+    /// A key the layer's kind does not define is refused (a typo would otherwise fall back to a default).
+    func testUnknownKeyIsRefusedWithTheKindsKeys() throws {
+        let json = #"{"input": [1, 8, 8], "classes": 2, "layers": [{"type": "conv", "name": "c", "out_channels": 2, "kernal": 3}, {"type": "flatten"}, {"type": "linear", "name": "fc", "out_features": 2}]}"#
+        let spec = try ModelSpec.decode(json: json)
+        XCTAssertThrowsError(try Network(spec: spec)) { error in
+            XCTAssertEqual("\(error)", #"model: layer 0 (c): unknown key "kernal" for a conv layer (its keys: name, out_channels, kernel, stride, padding)"#)
+        }
+        // A non-integer where an integer belongs says so.
+        let half = try ModelSpec.decode(json: json.replacingOccurrences(of: #""kernal": 3"#, with: #""kernel": 2.5"#))
+        XCTAssertThrowsError(try Network(spec: half)) { XCTAssertTrue("\($0)".contains(#""kernel" must be an integer, got 2.5"#), "\($0)") }
+    }
+
+    /// The canonical JSON is unchanged by the generic layer entries: keys sorted, integers as integers, rates as written.
+    func testCanonicalJSONOfThePreset() throws {
+        let spec = try ModelPreset.zfFMNIST.spec(input: [1, 28, 28], classes: 10, normalization: ModelPreset.fashionMNISTNormalization)
+        XCTAssertTrue(spec.json().contains(#"{"kernel":5,"name":"conv1","out_channels":32,"padding":2,"stride":1,"type":"conv"}"#), spec.json())
+        XCTAssertTrue(spec.json().contains(#"{"rate":0.5,"type":"dropout"}"#), spec.json())
+        XCTAssertEqual(try ModelSpec.decode(json: spec.json()), spec)
+    }
+}
