@@ -110,6 +110,16 @@ extension HDF5File {
     }
 
     /// The shape of a dataset (empty for a scalar), without reading its values.
+    /// True when the dataset holds float32 values (what `readFloat32` reads).
+    public func isFloat32(_ datasetPath: String) throws -> Bool {
+        try withDataset(datasetPath) { dataset, name in
+            let type = H5Dget_type(dataset)
+            guard type >= 0 else { throw fail("cannot read the type of dataset \(name)") }
+            defer { H5Tclose(type) }
+            return Element.float32.matches(type)
+        }
+    }
+
     public func datasetShape(_ datasetPath: String) throws -> [Int] {
         try withDataset(datasetPath) { dataset, name in try shape(of: dataset, name) }
     }

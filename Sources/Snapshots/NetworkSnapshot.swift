@@ -39,9 +39,27 @@ extension Network {
                 bias.momentum = m.bias
             }
         }
+        for layer in layers where !layer.buffers.isEmpty {
+            let name = layer.name ?? layer.kind
+            for buffer in layer.buffers {
+                guard let stored = snapshot.buffers[name]?[buffer.name] else {
+                    throw SnapshotMismatch(path: path, message: "no /weights/\(name)/\(buffer.name) for layer \(name) of the architecture")
+                }
+                guard stored.shape == buffer.value.shape else {
+                    throw SnapshotMismatch(path: path, message: "/weights/\(name)/\(buffer.name) has shape \(stored.shape), the architecture needs \(buffer.value.shape)")
+                }
+                buffer.value = stored
+            }
+        }
         let known = Set(parameterLayers.map(\.name))
         if let extra = snapshot.weights.keys.sorted().first(where: { !known.contains($0) }) {
             throw SnapshotMismatch(path: path, message: "/weights/\(extra) is not a layer of the architecture")
+        }
+        for (name, tensors) in snapshot.buffers.sorted(by: { $0.key < $1.key }) {
+            let expected = Set(layers.first { $0.name == name }?.buffers.map(\.name) ?? [])
+            if let extra = tensors.keys.sorted().first(where: { !expected.contains($0) }) {
+                throw SnapshotMismatch(path: path, message: "/weights/\(name)/\(extra) is not a tensor of layer \(name)")
+            }
         }
     }
 
@@ -52,7 +70,11 @@ extension Network {
             weights[name] = LayerParameters(weight: weight.value, bias: bias.value)
             optimizer[name] = LayerParameters(weight: weight.momentum, bias: bias.momentum)
         }
+        var buffers: [String: [String: Tensor]] = [:]
+        for layer in layers where !layer.buffers.isEmpty {
+            buffers[layer.name ?? layer.kind] = Dictionary(uniqueKeysWithValues: layer.buffers.map { ($0.name, $0.value) })
+        }
         return Snapshot(epoch: epoch, step: step, architecture: spec.json(), weights: weights,
-                        optimizer: optimizer, trainerState: trainerState)
+                        optimizer: optimizer, buffers: buffers, trainerState: trainerState)
     }
 }

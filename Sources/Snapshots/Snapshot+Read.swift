@@ -8,8 +8,9 @@ extension Snapshot {
     /// (a newer file gets a message saying so, instead of a confusing layout error later);
     /// `epoch`, `step` (non-negative) and `architecture` are present; every layer under
     /// `/weights` (and `/optimizer`, if present) has float32 `weight` and `bias` datasets;
-    /// momentum buffers match their layer's shapes. Other objects in a layer group are
-    /// ignored. Shapes are not checked against the architecture: that needs the model.
+    /// momentum buffers match their layer's shapes. Other float32 datasets of a `/weights` layer
+    /// group are its buffers (`buffers`); other objects are ignored (PyTorch's int64
+    /// `num_batches_tracked`, say). Shapes are not checked against the architecture: that needs the model.
     public static func read(from path: String) throws -> Snapshot {
         let file = try HDF5File.open(path)
         defer { try? file.close() }
@@ -42,6 +43,15 @@ extension Snapshot {
 
         guard try file.kind(of: "/weights") == .group else { throw problem("no /weights group") }
         let weights = try readLayers("/weights", from: file, problem)
+        var buffers: [String: [String: Tensor]] = [:]
+        for name in weights.keys {
+            for dataset in try file.children(of: "/weights/\(name)") where dataset != "weight" && dataset != "bias" {
+                let path = "/weights/\(name)/\(dataset)"
+                guard try file.kind(of: path) == .dataset, try file.isFloat32(path) else { continue }
+                let (shape, values) = try file.readFloat32(path)
+                buffers[name, default: [:]][dataset] = Tensor(shape: shape, data: values)
+            }
+        }
         var optimizer: [String: LayerParameters] = [:]
         switch try file.kind(of: "/optimizer") {
         case nil: break
@@ -58,7 +68,7 @@ extension Snapshot {
         }
 
         return Snapshot(epoch: epoch, step: step, architecture: architecture, weights: weights,
-                        optimizer: optimizer, trainerState: try readTrainerState(from: file, problem))
+                        optimizer: optimizer, buffers: buffers, trainerState: try readTrainerState(from: file, problem))
     }
 
     private static func readLayers(_ group: String, from file: HDF5File,

@@ -47,6 +47,12 @@ extension Snapshot {
         for name in weights.keys where !Self.isValidLayerName(name) {
             throw problem("invalid layer name \"\(name)\" (must be non-empty, without '/')")
         }
+        for (name, tensors) in buffers {
+            guard weights[name] != nil else { throw problem("buffers for layer '\(name)', which has no weights") }
+            for key in tensors.keys where key == "weight" || key == "bias" || !Self.isValidLayerName(key) {
+                throw problem("invalid buffer name \"\(key)\" for layer '\(name)'")
+            }
+        }
         for (name, buffers) in optimizer {
             guard let parameters = weights[name] else {
                 throw problem("optimizer state for layer '\(name)', which has no weights")
@@ -69,6 +75,11 @@ extension Snapshot {
         try file.setStringAttribute("architecture", architecture)
         try file.createGroup("/weights")
         try Self.writeLayers(weights, under: "/weights", to: file)
+        for name in buffers.keys.sorted() {
+            for (dataset, tensor) in buffers[name]!.sorted(by: { $0.key < $1.key }) {
+                try file.writeFloat32("/weights/\(name)/\(dataset)", shape: tensor.shape, values: tensor.data)
+            }
+        }
         if !optimizer.isEmpty {
             try Self.writeLayers(optimizer, under: "/optimizer", to: file)
         }

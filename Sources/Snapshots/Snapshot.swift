@@ -57,16 +57,21 @@ public struct Snapshot: Equatable, Sendable {
     public var weights: [String: LayerParameters]
     /// Layer name -> SGD momentum buffers (same shapes as the weights); may be empty.
     public var optimizer: [String: LayerParameters]
+    /// Layer name -> the layer's other float32 tensors under `/weights/<layer>/`, by dataset name:
+    /// what a layer keeps but does not train (BatchNorm's `running_mean`, `running_var`).
+    public var buffers: [String: [String: Tensor]]
     /// Resume state; nil in files written by other tools.
     public var trainerState: TrainerState?
 
     public init(epoch: Int, step: Int, architecture: String, weights: [String: LayerParameters],
-                optimizer: [String: LayerParameters] = [:], trainerState: TrainerState? = nil) {
+                optimizer: [String: LayerParameters] = [:], buffers: [String: [String: Tensor]] = [:],
+                trainerState: TrainerState? = nil) {
         self.epoch = epoch
         self.step = step
         self.architecture = architecture
         self.weights = weights
         self.optimizer = optimizer
+        self.buffers = buffers
         self.trainerState = trainerState
     }
 }

@@ -10,11 +10,12 @@ import Tensors
 /// ```
 /// "DSW1"
 /// u8 1 = snapshot:  i64 epoch, i64 step, string architecture,
-///                   layers weights, layers optimizer,
+///                   layers weights, layers optimizer, buffers,
 ///                   u8 has trainer state [u8 partial, u64 n, n x u64 rng words]
 /// u8 2 = error:     string file, string message          (a FileError from the reader)
 /// string  = u64 byte count, UTF-8 bytes
 /// layers  = u64 count, count x (string name, tensor weight, tensor bias)
+/// buffers = u64 count, count x (string layer, string name, tensor)
 /// tensor  = u64 rank, rank x u64 dims, product(dims) x f32
 /// ```
 enum SnapshotWire {
@@ -58,6 +59,15 @@ enum SnapshotWire {
             string(s.architecture)
             try layers(s.weights)
             try layers(s.optimizer)
+            let named = s.buffers.sorted(by: { $0.key < $1.key }).flatMap { layer, tensors in
+                tensors.sorted(by: { $0.key < $1.key }).map { (layer, $0.key, $0.value) }
+            }
+            u64(UInt64(named.count))
+            for (layer, name, value) in named {
+                string(layer)
+                string(name)
+                try tensor(value)
+            }
             if let state = s.trainerState {
                 header.append(1)
                 header.append(state.partial ? 1 : 0)
@@ -90,6 +100,11 @@ enum SnapshotWire {
                 let architecture = try reader.string()
                 let weights = try reader.layers()
                 let optimizer = try reader.layers()
+                var buffers: [String: [String: Tensor]] = [:]
+                for _ in 0..<(try reader.count(elementSize: 24)) {   // two strings and a tensor: at least 24 bytes
+                    let layer = try reader.string()
+                    buffers[layer, default: [:]][try reader.string()] = try reader.tensor()
+                }
                 var state: TrainerState? = nil
                 switch try reader.u8() {
                 case 0: break
@@ -100,7 +115,7 @@ enum SnapshotWire {
                 default: throw Malformed()
                 }
                 result = .success(Snapshot(epoch: epoch, step: step, architecture: architecture, weights: weights,
-                                           optimizer: optimizer, trainerState: state))
+                                           optimizer: optimizer, buffers: buffers, trainerState: state))
             default:
                 throw Malformed()
             }

@@ -10,6 +10,7 @@
 // values and the tie rule's one number (`NearTies.relativeTolerance`) come from the code under test.
 
 import Tensors
+import Layers
 
 /// One image's activations, (C, H, W) in row-major order.
 struct NaivePlanes {
@@ -33,6 +34,8 @@ struct NaiveDeconvnet {
         case conv(weight: [Double], bias: [Double], out: Int, kernel: Int, stride: Int, padding: Int)
         case relu
         case maxpool(kernel: Int, stride: Int, padding: Int)
+        /// Batch normalization at inference: y = scale * x + shift per channel.
+        case affine(scale: [Double], shift: [Double])
         /// Dropout at inference.
         case identity
     }
@@ -75,18 +78,22 @@ struct NaiveDeconvnet {
         return copy
     }
 
-    /// `types`: the model JSON's layer types in order; `parameters`: weight and bias per conv
-    /// (flattened, PyTorch layout) keyed by layer index. Stops at the first flatten.
-    init(input: [Int], layers: [(type: String, name: String?, kernel: Int?, stride: Int?, padding: Int?, out: Int?)],
-         parameters: [Int: (weight: [Float], bias: [Float])]) {
+    /// `layers`: the model JSON's layers in order; `tensors`: each layer's snapshot tensors by
+    /// name (weight, bias, running_mean, running_var), flattened, keyed by layer index. Stops at
+    /// the first flatten.
+    init(input: [Int], layers: [LayerSpec], tensors: [Int: [String: [Float]]]) {
         self.input = (input[0], input[1], input[2])
         var ops: [Op] = [], names: [String?] = []
         for (i, l) in layers.enumerated() {
+            let t = (tensors[i] ?? [:]).mapValues { $0.map(Double.init) }
             switch l.type {
             case "conv":
-                let p = parameters[i]!
-                ops.append(.conv(weight: p.weight.map(Double.init), bias: p.bias.map(Double.init), out: l.out!,
+                ops.append(.conv(weight: t["weight"]!, bias: t["bias"]!, out: l.outChannels!,
                                  kernel: l.kernel!, stride: l.stride ?? 1, padding: l.padding ?? 0))
+            case "batchnorm":
+                let eps = l.values["eps"]?.number ?? 1e-5
+                let scale = zip(t["weight"]!, t["running_var"]!).map { $0 / ($1 + eps).squareRoot() }
+                ops.append(.affine(scale: scale, shift: (0..<scale.count).map { t["bias"]![$0] - scale[$0] * t["running_mean"]![$0] }))
             case "relu": ops.append(.relu)
             case "maxpool": ops.append(.maxpool(kernel: l.kernel!, stride: l.stride ?? l.kernel!, padding: l.padding ?? 0))
             case "dropout": ops.append(.identity)
@@ -130,6 +137,8 @@ struct NaiveDeconvnet {
                 x = y
             case .relu:
                 x.v = x.v.map { max($0, 0) }
+            case let .affine(scale, shift):
+                for i in 0..<x.v.count { let c = i / (x.h * x.w); x.v[i] = scale[c] * x.v[i] + shift[c] }
             case let .maxpool(k, s, p):
                 let oh = (x.h + 2 * p - k) / s + 1, ow = (x.w + 2 * p - k) / s + 1
                 var y = NaivePlanes(c: x.c, h: oh, w: ow)
@@ -208,6 +217,8 @@ struct NaiveDeconvnet {
                 d = dx
             case .relu:
                 d.v = d.v.map { max($0, 0) }   // the deconvnet rectifies the signal going down
+            case let .affine(scale, _):
+                for i in 0..<d.v.count { d.v[i] *= scale[i / (d.h * d.w)] }   // the transpose of a per-channel scale
             case .maxpool:
                 var dx = NaivePlanes(c: below.c, h: below.h, w: below.w)
                 for ch in 0..<d.c { for oy in 0..<d.h { for ox in 0..<d.w {

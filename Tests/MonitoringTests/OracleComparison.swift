@@ -24,14 +24,13 @@ func compareWithOracle(network: Network, probes: ProbeSet, k: Int, analysis: Sna
                        tolerance: Double = 1e-4) -> OracleReport {
     var report = OracleReport()
     let spec = network.spec
-    var parameters: [Int: (weight: [Float], bias: [Float])] = [:]
-    for (i, layer) in network.layers.enumerated() where spec.layers[i].type == "conv" {
-        parameters[i] = (layer.parameters[0].value.data, layer.parameters[1].value.data)
+    // The weights as data, by their snapshot names.
+    var tensors: [Int: [String: [Float]]] = [:]
+    for (i, layer) in network.layers.enumerated() {
+        for p in layer.parameters { tensors[i, default: [:]][p.name] = p.value.data }
+        for b in layer.buffers { tensors[i, default: [:]][b.name] = b.value.data }
     }
-    let oracle = NaiveDeconvnet(
-        input: spec.input,
-        layers: spec.layers.map { ($0.type, $0.name, $0.kernel, $0.stride, $0.padding, $0.outChannels) },
-        parameters: parameters)
+    let oracle = NaiveDeconvnet(input: spec.input, layers: spec.layers, tensors: tensors)
     // The oracle normalizes the raw pixels itself.
     let (c, h, w) = oracle.input, size = c * h * w
     let norm = spec.normalization ?? Normalization(mean: [Float](repeating: 0, count: c), std: [Float](repeating: 1, count: c))

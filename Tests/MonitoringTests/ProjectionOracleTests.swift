@@ -41,6 +41,7 @@ final class ProjectionOracleTests: XCTestCase {
                 break
             }
             guard placed else { return nil }
+            if rng.next() % 4 == 0 { layers.append(LayerSpec(type: "batchnorm", values: ["name": .string("bn\(b + 1)")])) }
             if rng.next() % 10 != 0 { layers.append(.relu) }
             if rng.next() % 10 < 7 {
                 for _ in 0..<10 {
@@ -65,6 +66,15 @@ final class ProjectionOracleTests: XCTestCase {
         for layer in net.layers where layer is Conv2D {
             let bias = layer.parameters[1]
             for i in 0..<bias.value.count { bias.value.data[i] = -1.5 * rng.nextUnitFloat() }
+        }
+        // Trained-looking batch norms: scales of either sign and size, statistics away from 0 and 1.
+        for case let bn as BatchNorm2D in net.layers {
+            for c in 0..<bn.channels {
+                bn.weight.value.data[c] = (rng.nextUnitFloat() * 2 - 0.5) * 1.5
+                bn.bias.value.data[c] = rng.nextGaussian() * 0.5 - 0.3
+                bn.runningMean.value.data[c] = rng.nextGaussian()
+                bn.runningVar.value.data[c] = 0.1 + 2 * rng.nextUnitFloat()
+            }
         }
         return net
     }
