@@ -36,7 +36,7 @@ let package = Package(
         // Data sets (IDX, CIFAR-10, image folders) and the run folder (run.json, metrics.jsonl, snapshot
         // files): read by the trainer and the monitor alike, so the monitor does not depend on the trainer.
         .target(name: "Datasets", dependencies: ["Tensors", "Layers", "ImageIO", "CZlib"]),
-        .target(name: "Snapshots", dependencies: ["CHDF5", "Tensors", "Layers"]),
+        .target(name: "Snapshots", dependencies: ["CHDF5", "Tensors", "Layers", "ONNXFormat"]),
         .target(name: "Runs", dependencies: ["Layers", "Snapshots"]),
         .target(name: "Training", dependencies: ["Tensors", "Layers", "Snapshots", "Datasets", "Runs"]),
         .target(name: "Monitoring", dependencies: ["Tensors", "Layers", "Snapshots", "Datasets", "Runs"]),
@@ -48,7 +48,7 @@ let package = Package(
                 exclude: ["README.md", "onnx.proto", "regenerate.sh"]),
         .target(name: "ONNXFormat", dependencies: ["ONNXProto", "Tensors", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .executableTarget(name: "deconvscope", dependencies: [
-            "Tensors", "Layers", "Datasets", "Runs", "Training", "Snapshots", "Monitoring", "Reporting",
+            "Tensors", "Layers", "Datasets", "Runs", "Training", "Snapshots", "ONNXFormat", "Monitoring", "Reporting",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "deconvscope-bench", dependencies: [

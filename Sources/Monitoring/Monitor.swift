@@ -12,6 +12,9 @@ public struct MonitorOptions: Sendable {
     public var thresholds = DiagnosticThresholds()
     public var convergence = ConvergenceThresholds()
     public var occlusion = OcclusionOptions()
+    /// For snapshots whose architecture carries no normalization (networks exported as ONNX):
+    /// `--mean` / `--std`, pixels scaled to [0, 1]. Without it, the data set's train split is measured.
+    public var normalization: Normalization?
     public init() {}
 }
 
@@ -35,9 +38,14 @@ public final class Monitor {
     public var probesPath: String { dataDirectory + "/probes.h5" }
 
     private let config: RunConfiguration?
-    private var probeSet: ProbeSet?
+    private var probeSet: (set: ProbeSet, normalization: Normalization)?
     private var testData: Dataset?
     private var probeSource = ""
+    /// Measured once, for snapshots that carry no normalization and no `--mean`/`--std`.
+    private var measuredNormalization: Normalization?
+    /// Where the normalization of snapshots without one came from, once one was met; the CLI
+    /// prints it and the report shows it with the probe set.
+    public private(set) var normalizationNote: String?
 
     /// Called once for each snapshot that cannot be read or loaded (damaged, truncated, not a
     /// snapshot, weights that do not fit its architecture), with the error naming the file. The
@@ -87,7 +95,7 @@ public final class Monitor {
     private func load(_ path: String) -> (Snapshot, Network)? {
         let stamp = FileStamp(path)
         do {
-            let snapshot = try Snapshot.readGuarded(from: path)
+            let snapshot = try Snapshot.readAnyFormat(from: path)
             let network = try Network.load(snapshot: snapshot, path: path)
             unreadable[path] = nil
             lastLoaded = (path, stamp, network)
@@ -110,32 +118,56 @@ public final class Monitor {
         return top == Int64(options.top) && count == Int64(probes)
     }
 
-    /// Loads the data set's test split once and fixes the probe set (first P images).
+    private func dataKind() throws -> DatasetKind {
+        let kind = config?.data ?? DatasetKind.fashionMNIST.rawValue
+        guard let k = DatasetKind(rawValue: kind) else { throw RunError("run.json names data set \"\(kind)\", which this build cannot load") }
+        return k
+    }
+
+    /// Loads the data set's test split once and fixes the probe set (first P images), normalized
+    /// as the snapshot's network expects.
     private func probes(normalization: Normalization) throws -> ProbeSet {
-        if let p = probeSet { return p }
-        if testData == nil {
-            let kind = config?.data ?? DatasetKind.fashionMNIST.rawValue
-            guard let k = DatasetKind(rawValue: kind) else { throw RunError("run.json names data set \"\(kind)\", which this build cannot load") }
-            testData = try DatasetLoader.load(k, directory: config?.dataDir).test
-        }
+        if let p = probeSet, p.normalization == normalization { return p.set }
+        if testData == nil { testData = try DatasetLoader.load(try dataKind(), directory: config?.dataDir).test }
         let set = ProbeSet(test: testData!, count: options.probes, normalization: normalization)
-        probeSource = "first \(set.count) images of the \(testData!.name) test split"
-        probeSet = set
+        probeSource = "first \(set.count) images of the \(testData!.name) test split" + (normalizationNote.map { "; \($0)" } ?? "")
+        probeSet = (set, normalization)
         return set
+    }
+
+    /// The snapshot's own normalization, else `--mean`/`--std`, else the train split's, measured once.
+    private func normalization(of network: Network) throws -> Normalization {
+        if let own = network.spec.normalization { return own }
+        let channels = network.spec.input[0]
+        if let given = options.normalization {
+            guard given.mean.count == channels, given.std.count == channels else {
+                throw RunError("--mean and --std need one value per input channel (\(channels)), got \(given.mean.count) and \(given.std.count)")
+            }
+            normalizationNote = "normalization from --mean/--std (the snapshots carry none)"
+            return given
+        }
+        if measuredNormalization == nil {
+            let train = try DatasetLoader.load(try dataKind(), directory: config?.dataDir).train
+            measuredNormalization = Normalization.measure(train)
+        }
+        let measured = measuredNormalization!
+        guard measured.mean.count == channels else {
+            throw RunError("the snapshots carry no normalization and the data set has \(measured.mean.count) channels, the model \(channels); give --mean and --std")
+        }
+        func list(_ v: [Float]) -> String { v.map { String(format: "%.4f", $0) }.joined(separator: ",") }
+        normalizationNote = "normalization measured on the train split (mean \(list(measured.mean)), std \(list(measured.std))) because the snapshots carry none; give --mean/--std if the network was trained with other values"
+        return measured
     }
 
     /// Processes one snapshot: replay, projections, data file. Returns its analysis.
     public func process(epoch: Int, snapshotPath: String) throws -> SnapshotAnalysis {
-        let snapshot = try Snapshot.readGuarded(from: snapshotPath)
+        let snapshot = try Snapshot.readAnyFormat(from: snapshotPath)
         let network = try Network.load(snapshot: snapshot, path: snapshotPath)
         return try process(epoch: epoch, snapshotPath: snapshotPath, snapshot: snapshot, network: network)
     }
 
     private func process(epoch: Int, snapshotPath: String, snapshot: Snapshot, network: Network) throws -> SnapshotAnalysis {
-        guard let normalization = network.spec.normalization else {
-            throw RunError("\(snapshotPath): the architecture has no normalization; add {\"mean\": [...], \"std\": [...]} to it")
-        }
-        let probes = try probes(normalization: normalization)
+        let probes = try probes(normalization: try normalization(of: network))
         guard probes.imageShape == network.spec.input else {
             throw RunError("\(snapshotPath): the model expects input \(network.spec.input) but the probe images are \(probes.imageShape)")
         }

@@ -13,18 +13,21 @@ public enum SnapshotFiles {
         return "epoch-" + String(repeating: "0", count: max(0, 4 - digits.count)) + digits + ".h5"
     }
 
-    /// The epoch of a canonical snapshot file name (no directory), or nil for any other name,
+    /// The epoch of a canonical snapshot file name (no directory), `epoch-NNNN.h5` or, for a
+    /// network exported from another framework, `epoch-NNNN.onnx`; nil for any other name,
     /// including the temporary `.epoch-0003.h5.tmp-<pid>` files of an in-progress write.
     public static func epoch(fromFileName name: String) -> Int? {
-        guard name.hasPrefix("epoch-"), name.hasSuffix(".h5") else { return nil }
-        let digits = name.dropFirst("epoch-".count).dropLast(".h5".count)
+        let suffix = name.hasSuffix(".onnx") ? ".onnx" : ".h5"
+        guard name.hasPrefix("epoch-"), name.hasSuffix(suffix) else { return nil }
+        let digits = name.dropFirst("epoch-".count).dropLast(suffix.count)
         guard !digits.isEmpty, digits.count <= 18, digits.allSatisfy({ $0.isASCII && $0.isNumber }),
-              let epoch = Int(digits), fileName(epoch: epoch) == name else { return nil }
+              let epoch = Int(digits), fileName(epoch: epoch).dropLast(".h5".count) + suffix == name else { return nil }
         return epoch
     }
 
-    /// The snapshot files directly in `directory`, sorted by epoch; other files are ignored.
-    /// Paths are `directory` joined with the file name.
+    /// The snapshot files directly in `directory`, one per epoch, sorted by epoch; other files are
+    /// ignored. Where an epoch has both an `.h5` and an `.onnx` file, the newer one (by
+    /// modification time; the `.h5` on a tie) stands for it. Paths are `directory` joined with the file name.
     public static func list(in directory: String) throws -> [(epoch: Int, path: String)] {
         let names: [String]
         do {
@@ -36,10 +39,16 @@ public enum SnapshotFiles {
             throw SnapshotError(file: directory, message: reason)
         }
         let base = directory.hasSuffix("/") ? directory : directory + "/"
-        return names.compactMap { name in
-            guard let epoch = epoch(fromFileName: name) else { return nil }
-            return (epoch, base + name)
+        func modified(_ path: String) -> Date {
+            (try? FileManager.default.attributesOfItem(atPath: path)[.modificationDate] as? Date) ?? .distantPast
         }
-        .sorted { $0.epoch < $1.epoch }
+        var newest: [Int: String] = [:]
+        for name in names.sorted() {   // ".h5" sorts before ".onnx": a tie keeps the .h5
+            guard let epoch = epoch(fromFileName: name) else { continue }
+            let path = base + name
+            if let other = newest[epoch], modified(other) >= modified(path) { continue }
+            newest[epoch] = path
+        }
+        return newest.map { ($0.key, $0.value) }.sorted { $0.epoch < $1.epoch }
     }
 }

@@ -9,17 +9,22 @@ import Runs
 
 struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Print a snapshot's epoch, step, architecture, every dataset's shape and min/mean/max, and the run's metrics so far.")
+        abstract: "Print a snapshot's epoch, step, architecture, every dataset's shape and min/mean/max, and the run's metrics so far.",
+        discussion: "An .onnx file is read as the network deconvscope would monitor: the model JSON its graph maps to and its weights by layer (docs/onnx.md).")
 
-    @Argument(help: ArgumentHelp("A snapshot file, e.g. Checkpoints/<run>/epoch-0005.h5.", valueName: "snapshot.h5"))
+    @Argument(help: ArgumentHelp("A snapshot file, e.g. Checkpoints/<run>/epoch-0005.h5, or an ONNX network (model.onnx).", valueName: "snapshot.h5|model.onnx"))
     var snapshot: String
 
     func run() throws {
         try reportingErrors {
-            let snap = try Snapshot.readGuarded(from: snapshot)
+            let snap = try Snapshot.readAnyFormat(from: snapshot)
             let network = try Network.load(snapshot: snap, path: snapshot)
+            let onnx = snapshot.hasSuffix(".onnx")
             print("file          \(snapshot)")
-            print("format        \(Snapshot.format) v\(Snapshot.formatVersion)")
+            print("format        \(onnx ? "ONNX (imported as a chain of deconvscope layers)" : "\(Snapshot.format) v\(Snapshot.formatVersion)")")
+            if onnx && network.spec.normalization == nil {
+                print("normalization none in the file (metadata deconvscope.normalization): monitor measures it on the train split, or give --mean/--std")
+            }
             print("epoch         \(snap.epoch)\(snap.trainerState?.partial == true ? " (partial: written for an interrupted epoch)" : "")")
             print("step          \(snap.step)")
             print("parameters    \(network.parameterCount)")
@@ -36,6 +41,7 @@ struct Inspect: ParsableCommand {
             }
             for (name, _, _) in network.parameterLayers {
                 if let p = snap.weights[name] { row("/weights/\(name)/weight", p.weight); row("/weights/\(name)/bias", p.bias) }
+                for (buffer, t) in (snap.buffers[name] ?? [:]).sorted(by: { $0.key < $1.key }) { row("/weights/\(name)/\(buffer)", t) }
             }
             for (name, _, _) in network.parameterLayers {
                 if let p = snap.optimizer[name] { row("/optimizer/\(name)/weight", p.weight); row("/optimizer/\(name)/bias", p.bias) }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Training
+import Layers
 import Datasets
 import Runs
 import Monitoring
@@ -24,7 +25,7 @@ struct MonitorCommand: ParsableCommand {
         the other snapshots are still processed and the report written without it, and the exit status is 1.
         """)
 
-    @Argument(help: ArgumentHelp("A run directory, e.g. Checkpoints/<run> (or any folder of epoch-NNNN.h5 snapshots).", valueName: "run-dir"))
+    @Argument(help: ArgumentHelp("A run directory, e.g. Checkpoints/<run>, or any folder of epoch-NNNN.h5 snapshots or epoch-NNNN.onnx networks exported from PyTorch, Keras or JAX (where an epoch has both, the newer file counts).", valueName: "run-dir"))
     var runDir: String
 
     @OptionGroup var probeOptions: ProbeOptions
@@ -42,6 +43,28 @@ struct MonitorCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Seconds between checks for new snapshots in --watch mode.", valueName: "s"))
     var pollInterval: Double = 1
 
+    @Option(help: ArgumentHelp("Per-channel mean of the input normalization, for snapshots that carry none (ONNX files exported without the deconvscope.normalization metadata): pixels scaled to [0, 1], e.g. --mean 0.2860 or --mean 0.485,0.456,0.406. Without --mean/--std the data set's train split is measured.", valueName: "m[,m...]"))
+    var mean: String?
+
+    @Option(help: ArgumentHelp("Per-channel standard deviation that goes with --mean.", valueName: "s[,s...]"))
+    var std: String?
+
+    /// `--mean` and `--std` as a normalization, nil when neither is given.
+    func normalization() throws -> Normalization? {
+        guard mean != nil || std != nil else { return nil }
+        guard let mean, let std else { throw ValidationError("--mean and --std go together") }
+        func values(_ text: String, _ flag: String) throws -> [Float] {
+            let parts = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            let numbers = parts.compactMap { Float($0) }.filter(\.isFinite)
+            guard numbers.count == parts.count, !numbers.isEmpty else { throw ValidationError("\(flag): expected comma-separated numbers, got \"\(text)\"") }
+            return numbers
+        }
+        let (m, sd) = (try values(mean, "--mean"), try values(std, "--std"))
+        guard m.count == sd.count else { throw ValidationError("--mean has \(m.count) values and --std \(sd.count); give one of each per input channel") }
+        guard sd.allSatisfy({ $0 > 0 }) else { throw ValidationError("--std values must be positive") }
+        return Normalization(mean: m, std: sd)
+    }
+
     static let knownFlags: Set<String> = ["dead", "dormant", "aliased", "collapsed", "dominant"]
 
     func failOnFlags() throws -> Set<String>? {
@@ -55,6 +78,7 @@ struct MonitorCommand: ParsableCommand {
 
     func validate() throws {
         _ = try failOnFlags()
+        _ = try normalization()
         guard pollInterval > 0 else { throw ValidationError("--poll-interval must be positive") }
     }
 
@@ -76,7 +100,8 @@ struct MonitorCommand: ParsableCommand {
                 throw RunError("\(runDir): no such run directory")
             }
             let reportDir = probeOptions.reports + "/" + directory.name
-            let options = monitorOptions(probeOptions, diagnostics, force: force)
+            var options = monitorOptions(probeOptions, diagnostics, force: force)
+            options.normalization = try normalization()
             let config = try directory.readConfig()
             let testData = config == nil ? try DatasetLoader.load(try dataOptions.kind(), directory: dataOptions.dataDir).test : nil
             let monitor = try Monitor(run: directory, reportDirectory: reportDir, options: options, testData: testData)
@@ -89,7 +114,7 @@ struct MonitorCommand: ParsableCommand {
             }
             let pending = try monitor.pending()
             let total = try directory.snapshots().count
-            guard total > 0 else { throw RunError("\(runDir): no snapshots (epoch-NNNN.h5) found") }
+            guard total > 0 else { throw RunError("\(runDir): no snapshots (epoch-NNNN.h5 or epoch-NNNN.onnx) found") }
             print("\(directory.name): \(total) snapshots, \(pending.count) to process (probes \(options.probes), top \(options.top))")
             var findings: Findings
             do {
@@ -99,6 +124,7 @@ struct MonitorCommand: ParsableCommand {
             } catch is NoReadableSnapshotError where unreadable > 0 {
                 throw ExitCode(1)   // every snapshot already had its error line
             }
+            if let note = monitor.normalizationNote { print("note: \(note)") }
             for e in findings.epochs { print("epoch \(e.epoch)  " + flagSummary(e)) }
             var index = try ReportWriter.write(reportDirectory: reportDir)
             print("report: \(index)")
