@@ -36,15 +36,28 @@ public final class Monitor {
     private let config: RunConfiguration?
     private var probeSet: ProbeSet?
     private var testData: Dataset?
+    /// The data set to read probe images from when no `testData` is given and no recorded probe
+    /// set fits: run.json's, else the one passed to `init`, else Fashion-MNIST.
+    private let dataKind: String
+    private let probeDataDirectory: String?
+    /// The test split's name as `Dataset.name` spells it, recorded in probes.h5.
+    private let testSplitName: String
     private var probeSource = ""
 
-    /// `data` is used when the run directory has no run.json (snapshots written by other tools).
-    public init(run: RunDirectory, reportDirectory: String, options: MonitorOptions, testData: Dataset? = nil) throws {
+    /// `testData` (already in memory, e.g. the trainer's) gives the probe images; without it they
+    /// come from `data/probes.h5` when that was recorded for the same `--probes` and data set, else
+    /// from the test split of run.json's data set, or of `data` when the run directory has no
+    /// run.json (snapshots written by other tools).
+    public init(run: RunDirectory, reportDirectory: String, options: MonitorOptions, testData: Dataset? = nil,
+                data: (kind: DatasetKind, directory: String?)? = nil) throws {
         self.run = run
         self.reportDirectory = reportDirectory
         self.options = options
         self.config = try run.readConfig()
         self.testData = testData
+        dataKind = config?.data ?? data?.kind.rawValue ?? DatasetKind.fashionMNIST.rawValue
+        probeDataDirectory = config == nil ? data?.directory : config?.dataDir
+        testSplitName = testData?.name ?? "\(dataKind)/test"
         // A monitor or report writer killed mid-write leaves temporaries in the report folder and
         // its subfolders (data/, img/). Done here, before this process writes anything there.
         let subfolders = ((try? FileManager.default.contentsOfDirectory(atPath: reportDirectory)) ?? []).sorted().map { reportDirectory + "/" + $0 }
@@ -54,11 +67,12 @@ public final class Monitor {
     public func dataPath(epoch: Int) -> String { dataDirectory + "/" + SnapshotFiles.fileName(epoch: epoch) }
 
     /// Snapshots that a pass would process: all of them when the probe set is missing or was
-    /// made for another `--probes` (every epoch must see the same images), else those whose data
-    /// file is missing, older than the snapshot, or made with another k or probe set.
+    /// made for another `--probes` or data set (every epoch must see the same images), else those
+    /// whose data file is missing, older than the snapshot, or made with another k or probe set.
     public func pending() throws -> [(epoch: Int, path: String)] {
         let all = try run.snapshots()
-        guard !options.force, let recorded = ProbeFile.recorded(at: probesPath), recorded.requested == options.probes else { return all }
+        guard !options.force, let recorded = ProbeFile.recorded(at: probesPath), recorded.requested == options.probes,
+              recorded.dataset == nil || recorded.dataset == testSplitName else { return all }
         return all.filter { !isUpToDate(dataPath(epoch: $0.epoch), snapshot: $0.path, probes: recorded.count) }
     }
 
@@ -73,13 +87,20 @@ public final class Monitor {
         return top == Int64(options.top) && count == Int64(probes)
     }
 
-    /// Loads the data set's test split once and fixes the probe set (first P images).
+    /// Fixes the probe set (the first P images of the test split) once per monitor: from
+    /// `testData`, else from the recorded probes.h5 when it was made for the same `--probes` and
+    /// data set (the same images, without reading the data set), else from the data set's test
+    /// split, reading only P images.
     private func probes(normalization: Normalization) throws -> ProbeSet {
         if let p = probeSet { return p }
+        if testData == nil, let recorded = ProbeFile.recorded(at: probesPath), recorded.requested == options.probes,
+           recorded.dataset == testSplitName, let file = try? ProbeFile.read(from: probesPath),
+           file.labels.count == recorded.count, file.pixels.rank == 4 {
+            testData = Dataset(name: testSplitName, images: file.pixels, labels: file.labels, classNames: file.classNames)
+        }
         if testData == nil {
-            let kind = config?.data ?? DatasetKind.fashionMNIST.rawValue
-            guard let k = DatasetKind(rawValue: kind) else { throw RunError("run.json names data set \"\(kind)\", which this build cannot load") }
-            testData = try DatasetLoader.load(k, directory: config?.dataDir).test
+            guard let k = DatasetKind(rawValue: dataKind) else { throw RunError("run.json names data set \"\(dataKind)\", which this build cannot load") }
+            testData = try DatasetLoader.loadTest(k, directory: probeDataDirectory, limit: options.probes)
         }
         let set = ProbeSet(test: testData!, count: options.probes, normalization: normalization)
         probeSource = "first \(set.count) images of the \(testData!.name) test split"
@@ -89,26 +110,30 @@ public final class Monitor {
 
     /// Processes one snapshot: replay, projections, data file. Returns its analysis.
     public func process(epoch: Int, snapshotPath: String) throws -> SnapshotAnalysis {
-        let snapshot = try Snapshot.read(from: snapshotPath)
-        let network = try Network.load(snapshot: snapshot, path: snapshotPath)
+        let (snapshot, network) = try PhaseTimings.measure("snapshot read") {
+            let snapshot = try Snapshot.read(from: snapshotPath)
+            return (snapshot, try Network.load(snapshot: snapshot, path: snapshotPath))
+        }
         guard let normalization = network.spec.normalization else {
             throw RunError("\(snapshotPath): the architecture has no normalization; add {\"mean\": [...], \"std\": [...]} to it")
         }
-        let probes = try probes(normalization: normalization)
+        let probes = try PhaseTimings.measure("probe set") { try self.probes(normalization: normalization) }
         guard probes.imageShape == network.spec.input else {
             throw RunError("\(snapshotPath): the model expects input \(network.spec.input) but the probe images are \(probes.imageShape)")
         }
         try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
         let recorded = ProbeFile.recorded(at: probesPath)
-        if recorded == nil || recorded! != (probes.count, options.probes) {
-            try ProbeFile.write(probes, requested: options.probes, source: probeSource, to: probesPath)
+        if recorded != ProbeFile.Recorded(count: probes.count, requested: options.probes, dataset: testSplitName) {
+            try PhaseTimings.measure("probe file write") {
+                try ProbeFile.write(probes, requested: options.probes, source: probeSource, dataset: testSplitName, to: probesPath)
+            }
         }
-        var analysis = Replay(network: network, probes: probes, k: options.top).analyze(epoch: snapshot.epoch, step: snapshot.step)
+        var analysis = PhaseTimings.measure("replay") { Replay(network: network, probes: probes, k: options.top).analyze(epoch: snapshot.epoch, step: snapshot.step) }
         if options.occlusion.images > 0 {
-            analysis.occlusion = Occlusion.maps(network: network, probes: probes, options: options.occlusion)
+            analysis.occlusion = PhaseTimings.measure("occlusion") { Occlusion.maps(network: network, probes: probes, options: options.occlusion) }
             (analysis.occlusionSize, analysis.occlusionStride) = options.occlusion.resolved(imageSide: min(probes.imageShape[1], probes.imageShape[2]))
         }
-        try MonitorDataFile.write(analysis, k: options.top, to: dataPath(epoch: epoch))
+        try PhaseTimings.measure("data file write") { try MonitorDataFile.write(analysis, k: options.top, to: dataPath(epoch: epoch)) }
         return analysis
     }
 
@@ -117,10 +142,10 @@ public final class Monitor {
     public func pass(progress: (SnapshotOutcome) -> Void = { _ in }) throws -> Findings {
         for snap in try pending() {
             let start = Date()
-            _ = try process(epoch: snap.epoch, snapshotPath: snap.path)
+            _ = try PhaseTimings.measure("process snapshot") { try process(epoch: snap.epoch, snapshotPath: snap.path) }
             progress(SnapshotOutcome(epoch: snap.epoch, processed: true, seconds: Date().timeIntervalSince(start), findings: nil))
         }
-        return try writeFindings()
+        return try PhaseTimings.measure("findings") { try writeFindings() }
     }
 
     /// Rebuilds findings.json from the data files (so it never disagrees with them).
@@ -128,20 +153,19 @@ public final class Monitor {
     public func writeFindings() throws -> Findings {
         let snapshots = try run.snapshots()
         guard let newest = snapshots.last else { throw RunError("\(run.path): no snapshots (epoch-NNNN.h5) found") }
-        let snapshot = try Snapshot.read(from: newest.path)
-        let network = try Network.load(snapshot: snapshot, path: newest.path)
+        let network = try PhaseTimings.measure("newest snapshot read") { try Network.load(snapshot: try Snapshot.read(from: newest.path), path: newest.path) }
         let order = network.convBlocks.map(\.name)
         let metrics = run.readMetrics()
         let accuracy = Dictionary(metrics.map { ($0.epoch, $0.testAccuracy) }, uniquingKeysWith: { $1 })
         var epochs: [EpochFindings] = []
         var analyses: [SnapshotAnalysis] = []
         for snap in snapshots where FileManager.default.fileExists(atPath: dataPath(epoch: snap.epoch)) {
-            let analysis = try MonitorDataFile.read(from: dataPath(epoch: snap.epoch), layers: order)
+            let analysis = try PhaseTimings.measure("data file read") { try MonitorDataFile.read(from: dataPath(epoch: snap.epoch), layers: order) }
             let first = analyses.first ?? analysis
-            let layers = analysis.layers.map { layer in
+            let layers = PhaseTimings.measure("diagnostics") { analysis.layers.map { layer in
                 Diagnostics.evaluate(layer, thresholds: options.thresholds, imageShape: network.spec.input,
                                      initial: analyses.isEmpty ? nil : first.layers.first { $0.name == layer.name })
-            }
+            } }
             epochs.append(EpochFindings(epoch: analysis.epoch, step: analysis.step, testAccuracy: accuracy[analysis.epoch], layers: layers))
             analyses.append(analysis)
         }
@@ -155,7 +179,7 @@ public final class Monitor {
         let findings = Findings(
             run: run.name, probes: probeInfo?.labels.count ?? 0, top: options.top, epochs: epochs,
             status: current?.status.rawValue ?? "snapshots only",
-            updated: Timestamp.now(), data: config?.data ?? (testData?.name ?? "unknown"),
+            updated: Timestamp.now(), data: config?.data ?? testSplitName,
             classNames: probeInfo?.classNames ?? [], inputShape: network.spec.input, monitoredLayers: order,
             model: Diagnostics.modelTable(network), audits: Diagnostics.audit(network), thresholds: options.thresholds,
             configuration: current, metrics: metrics, convergence: convergence, convergenceThresholds: options.convergence,
@@ -163,7 +187,7 @@ public final class Monitor {
             metricsNote: metrics.isEmpty ? "This run directory has no metrics.jsonl (its snapshots were not written by `deconvscope train`), so there are no training curves." : nil)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try AtomicFile.write(try encoder.encode(findings), to: findingsPath)
+        try PhaseTimings.measure("findings.json write") { try AtomicFile.write(try encoder.encode(findings), to: findingsPath) }
         return findings
     }
 }

@@ -74,8 +74,10 @@ struct MonitorCommand: ParsableCommand {
             let reportDir = probeOptions.reports + "/" + directory.name
             let options = monitorOptions(probeOptions, diagnostics, force: force)
             let config = try directory.readConfig()
-            let testData = config == nil ? try DatasetLoader.load(try dataOptions.kind(), directory: dataOptions.dataDir).test : nil
-            let monitor = try Monitor(run: directory, reportDirectory: reportDir, options: options, testData: testData)
+            // Without run.json the data options name the data set; it is read only if the probe set
+            // is not already recorded in the report (and then only its test split's first images).
+            let data = config == nil ? (kind: try dataOptions.kind(), directory: dataOptions.dataDir) : nil
+            let monitor = try Monitor(run: directory, reportDirectory: reportDir, options: options, data: data)
             let pending = try monitor.pending()
             let total = try directory.snapshots().count
             guard total > 0 else { throw RunError("\(runDir): no snapshots (epoch-NNNN.h5) found") }

@@ -83,6 +83,43 @@ final class MonitorRunTests: XCTestCase {
         XCTAssertEqual(processed, [0, 1, 2])
     }
 
+    /// A monitor without the test data in memory takes its probe images from the recorded
+    /// data/probes.h5 when it was made for the same --probes and data set, not from the data set.
+    /// Here the recorded images are replaced by 24 copies of one image: a pass that used them sees
+    /// equal activations on every probe, which the real first 24 test images never give.
+    func testARecordedProbeSetIsReusedInsteadOfTheDataSet() throws {
+        let (root, run, test) = try tinyRun()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let reports = root + "/Reports/tiny"
+        let monitor = try Monitor(run: run, reportDirectory: reports, options: options(), testData: test)
+        try monitor.pass()
+        let recorded = try XCTUnwrap(ProbeFile.recorded(at: monitor.probesPath))
+        XCTAssertEqual(recorded, ProbeFile.Recorded(count: 24, requested: 24, dataset: "fashion-mnist/test"))
+
+        let one = test.prefix(1)
+        let copies = Dataset(name: test.name, images: Tensor(shape: [24, 1, 28, 28], data: Array((0..<24).map { _ in one.images.data }.joined())),
+                             labels: Array(repeating: one.labels[0], count: 24), classNames: test.classNames)
+        let snapshot = try Snapshot.read(from: run.path + "/epoch-0002.h5")
+        let normalization = try XCTUnwrap(try Network.load(snapshot: snapshot, path: run.path).spec.normalization)
+        try ProbeFile.write(ProbeSet(test: copies, count: 24, normalization: normalization), requested: 24, source: "copies",
+                            dataset: "fashion-mnist/test", to: monitor.probesPath)
+        func activations() throws -> [Float] {
+            try MonitorDataFile.read(from: monitor.dataPath(epoch: 2), layers: ["conv1"]).layers[0].top.flatMap { $0.map(\.value) }
+        }
+        let real = try activations()
+        try Monitor(run: run, reportDirectory: reports, options: options(force: true)).pass()
+        let reused = try activations()
+        XCTAssertNotEqual(Set(real).count, 1)
+        XCTAssertEqual(reused.count, real.count)
+        for channel in stride(from: 0, to: reused.count, by: 4) {
+            XCTAssertEqual(Set(reused[channel..<(channel + 4)]).count, 1, "one image, one value per map: \(reused[channel..<(channel + 4)])")
+        }
+        // A probe set of another data set is not reused: every snapshot is redone on the new one.
+        try ProbeFile.write(ProbeSet(test: copies, count: 24, normalization: normalization), requested: 24, source: "copies",
+                            dataset: "mnist/test", to: monitor.probesPath)
+        XCTAssertEqual(try Monitor(run: run, reportDirectory: reports, options: options()).pending().map(\.epoch), [0, 1, 2])
+    }
+
     func testDataFileFollowsTheContractAndReadsBackWithH5py() throws {
         let (root, run, test) = try tinyRun()
         defer { try? FileManager.default.removeItem(atPath: root) }

@@ -1,0 +1,54 @@
+import Foundation
+
+/// Wall-clock seconds per named phase of one process, for profiling whole commands: with
+/// `DECONVSCOPE_TIMINGS=1` in the environment, the CLI prints them to stderr when it exits (one
+/// `timing: <phase> <seconds>` line each, nested phases indented), and `deconvscope-bench`'s
+/// whole-process monitor figure reads them from its child. Without the variable `measure` only runs
+/// its body: one branch on a constant, no clock read.
+///
+/// Phases are inclusive (a phase's time contains its nested phases'); a name measured twice adds
+/// up. Thread-safe, but meant for the main thread's sequence of stages.
+public enum PhaseTimings {
+    public static let enabled = ProcessInfo.processInfo.environment["DECONVSCOPE_TIMINGS"].map { !$0.isEmpty && $0 != "0" } ?? false
+
+    private struct Phase { var name: String; var depth: Int; var seconds: Double }
+    nonisolated(unsafe) private static var phases: [Phase] = []
+    nonisolated(unsafe) private static var depth = 0
+    private static let lock = NSLock()
+
+    /// Monotonic seconds.
+    public static func now() -> Double {
+        var t = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &t)
+        return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
+    }
+
+    /// Runs `body`, adding its wall-clock time to phase `name` when timings are enabled.
+    @inline(__always)
+    public static func measure<T>(_ name: String, _ body: () throws -> T) rethrows -> T {
+        guard enabled else { return try body() }
+        let index: Int = lock.withLock {
+            defer { depth += 1 }
+            if let i = phases.firstIndex(where: { $0.name == name && $0.depth == depth }) { return i }
+            phases.append(Phase(name: name, depth: depth, seconds: 0))
+            return phases.count - 1
+        }
+        let start = now()
+        defer {
+            let elapsed = now() - start
+            lock.withLock { phases[index].seconds += elapsed; depth -= 1 }
+        }
+        return try body()
+    }
+
+    /// The recorded phases as `timing: <indent><name> <seconds>` lines, in first-start order.
+    public static func lines() -> [String] {
+        lock.withLock { phases.map { "timing: " + String(repeating: "  ", count: $0.depth) + $0.name + " " + String(format: "%.4f", $0.seconds) } }
+    }
+
+    /// Prints `lines()` to stderr if timings are enabled.
+    public static func printIfEnabled() {
+        guard enabled else { return }
+        FileHandle.standardError.write(Data(lines().map { $0 + "\n" }.joined().utf8))
+    }
+}
