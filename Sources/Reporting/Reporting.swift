@@ -45,6 +45,7 @@ public enum ReportWriter {
         try out.text(Stylesheet.css, to: ReportFiles.stylesheet)
 
         let shown = Pixels.shownChannels(context.imageShape.first ?? 1)
+        let common = ReportInputs.common(context)
         var evolution: [String: EpochGridSprite] = [:]
         var filters: [String: EpochGridSprite] = [:]
         var occlusion: [OcclusionPage.Snapshot] = []
@@ -62,10 +63,13 @@ public enum ReportWriter {
             for layerAnalysis in analysis.layers {
                 guard let layer = context.layers.first(where: { $0.name == layerAnalysis.name }) else { continue }
                 try check(layerAnalysis, context: context, epoch: epoch.epoch)
-                let fig2 = PhaseTimings.measure("sprites build") {
+                let inputs = ReportInputs.epoch(common, epoch, dataFile: dataPath(directory, epoch: epoch.epoch), layer: layer.name)
+                let fig2Name = ReportFiles.fig2Sprite(layer.slug, epoch: epoch.epoch), pageName = ReportFiles.epochPage(layer.slug, epoch: epoch.epoch)
+                let unchanged = out.keep(fig2Name, inputs: inputs) && out.keep(pageName, inputs: inputs)
+                let fig2 = unchanged ? nil : PhaseTimings.measure("sprites build") {
                     Fig2Sprite(layer: layerAnalysis, probes: context.probePixels, cellHeight: layer.cellHeight, cellWidth: layer.cellWidth)
                 }
-                try out.sprite(fig2.sheet.image, to: ReportFiles.fig2Sprite(layer.slug, epoch: epoch.epoch))
+                if let fig2 { try out.sprite(fig2.sheet.image, to: fig2Name, inputs: inputs) }
 
                 evolution[layer.name, default: EpochGridSprite(rows: layerAnalysis.channels, epochs: context.epochs.count,
                                                                cellHeight: layer.cellHeight, cellWidth: layer.cellWidth, channels: shown)]
@@ -80,8 +84,10 @@ public enum ReportWriter {
                     // meets a sprite of an earlier geometry.
                     try out.spriteGeometry(filters[layer.name]!.sheet.image, to: ReportFiles.filterSprite(layer.slug))
                 }
-                let page = EpochPage(context: context, layer: layer, epochIndex: column, analysis: layerAnalysis, fig2: fig2, filters: filters[layer.name])
-                try out.text(render(page.render), to: page.fileName)
+                if let fig2 {
+                    let page = EpochPage(context: context, layer: layer, epochIndex: column, analysis: layerAnalysis, fig2: fig2, filters: filters[layer.name])
+                    try out.text(render(page.render), to: page.fileName, inputs: inputs)
+                }
             }
         }
         for layer in context.layers {

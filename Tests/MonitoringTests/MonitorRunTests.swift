@@ -120,6 +120,41 @@ final class MonitorRunTests: XCTestCase {
         XCTAssertEqual(try Monitor(run: run, reportDirectory: reports, options: options()).pending().map(\.epoch), [0, 1, 2])
     }
 
+    /// A rebuild of findings.json takes over the diagnostics of snapshots whose data file (and the
+    /// first snapshot's) did not change since findings.json was written, and recomputes the rest.
+    /// A marker planted in findings.json shows which ones were taken over.
+    func testUnchangedSnapshotsKeepTheirDiagnostics() throws {
+        let (root, run, test) = try tinyRun()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let reports = root + "/Reports/tiny"
+        let monitor = try Monitor(run: run, reportDirectory: reports, options: options(), testData: test)
+        let computed = try monitor.pass()
+        func plant() throws {
+            Thread.sleep(forTimeInterval: 0.02)   // status-change times are coarse: keep the order clear
+            var planted = try JSONDecoder().decode(Findings.self, from: Data(contentsOf: URL(fileURLWithPath: monitor.findingsPath)))
+            for e in planted.epochs.indices { planted.epochs[e].layers[0].filters[0].maxActivation = 12345 }
+            try JSONEncoder().encode(planted).write(to: URL(fileURLWithPath: monitor.findingsPath))
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        try plant()
+        let reused = try Monitor(run: run, reportDirectory: reports, options: options(), testData: test).writeFindings()
+        XCTAssertEqual(reused.epochs.map { $0.layers[0].filters[0].maxActivation }, [12345, 12345, 12345])
+
+        // Epoch 1 reprocessed: its diagnostics are computed again, the others' kept.
+        try plant()
+        _ = try monitor.process(epoch: 1, snapshotPath: run.path + "/epoch-0001.h5")
+        let partly = try Monitor(run: run, reportDirectory: reports, options: options(), testData: test).writeFindings()
+        XCTAssertEqual(partly.epochs.map { $0.layers[0].filters[0].maxActivation },
+                       [12345, computed.epochs[1].layers[0].filters[0].maxActivation, 12345])
+
+        // Other thresholds: everything is computed again, to the numbers of the first pass.
+        try plant()
+        var other = options()
+        other.thresholds.dormantTau = 0.03
+        let again = try Monitor(run: run, reportDirectory: reports, options: other, testData: test).writeFindings()
+        XCTAssertEqual(again.epochs.map { $0.layers[0].filters[0].maxActivation }, computed.epochs.map { $0.layers[0].filters[0].maxActivation })
+    }
+
     func testDataFileFollowsTheContractAndReadsBackWithH5py() throws {
         let (root, run, test) = try tinyRun()
         defer { try? FileManager.default.removeItem(atPath: root) }

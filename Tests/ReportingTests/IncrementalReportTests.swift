@@ -103,6 +103,35 @@ final class IncrementalReportTests: XCTestCase {
         try assertSameAsAFullWrite(reports)
     }
 
+    /// An epoch page whose inputs (data file, findings of its epoch, probes, program, ...) did not
+    /// change is not even rendered: a page planted in its place, with its record updated to match,
+    /// survives a refresh, and goes once its snapshot's data file is written again.
+    func testAnEpochPageWithUnchangedInputsIsNotRendered() throws {
+        let (run, test) = try tinyRun()
+        let reports = root + "/Reports/tiny"
+        try refresh(run, test, into: reports)
+        let name = "layer-conv2-epoch-0001.html", page = reports + "/" + name, keysPath = reports + "/report-keys.json"
+        let original = try Data(contentsOf: URL(fileURLWithPath: page))
+        Thread.sleep(forTimeInterval: 0.02)
+        try AtomicFile.write("planted", to: page)
+        var keys = try JSONDecoder().decode(ReportKeys.self, from: Data(contentsOf: URL(fileURLWithPath: keysPath)))
+        var info = stat()
+        XCTAssertEqual(stat(page, &info), 0)
+        keys.files[name]!.key = ContentHash.of(Data("planted".utf8))
+        keys.files[name]!.inode = UInt64(info.st_ino)
+        keys.files[name]!.size = Int64(info.st_size)
+        keys.files[name]!.mtime = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
+        try JSONEncoder().encode(keys).write(to: URL(fileURLWithPath: keysPath))
+        try refresh(run, test, into: reports)
+        XCTAssertEqual(try String(contentsOfFile: page, encoding: .utf8), "planted")
+
+        var forced = MonitorOptions()
+        (forced.probes, forced.top, forced.force) = (24, 4, true)
+        try Monitor(run: run, reportDirectory: reports, options: forced, testData: test).pass()
+        try ReportWriter.write(reportDirectory: reports)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: page)), original)
+    }
+
     /// A page deleted or edited by hand is written again even though its content key still matches.
     func testAFileChangedOnDiskIsWrittenAgain() throws {
         let (run, test) = try tinyRun()
