@@ -261,15 +261,39 @@ public enum DatasetLoader {
         return DatasetPair(train: train, test: test)
     }
 
+    /// The test split of `kind` alone, only its first `limit` images when given: what the monitor
+    /// needs for its probe set. For the IDX kinds that reads (and decompresses) just the two test
+    /// files up to `limit` items: for Fashion-MNIST's first 1,024 test images, 0.8 MB of the 55 MB
+    /// that `load` decompresses. CIFAR-10 and image folders are loaded whole (a folder's channel
+    /// count depends on its train images too) and cut.
+    public static func loadTest(_ kind: DatasetKind, directory: String?, limit: Int? = nil) throws -> Dataset {
+        guard kind == .fashionMNIST || kind == .mnist else {
+            let test = try load(kind, directory: directory).test
+            return limit.map { test.prefix($0) } ?? test
+        }
+        let usingDefault = directory == nil
+        guard let directory = directory ?? kind.defaultDirectory else { throw DatasetError.directoryRequired(kind: kind) }
+        if !usingDefault && !isDirectory(directory) { throw DatasetError.missingDirectory(path: directory) }
+        var paths = [String]()
+        for name in fileNames[2...] {
+            guard let path = locate(name, in: directory) else {
+                if usingDefault { throw DatasetError.notInstalled(kind: kind, directory: directory) }
+                throw DatasetError.missingDataFile(directory: directory, name: name)
+            }
+            paths.append(path)
+        }
+        return try loadIDX(imagesPath: paths[0], labelsPath: paths[1], name: "\(kind.rawValue)/test", classNames: kind.classNames, limit: limit)
+    }
+
     /// One split from an image file and a label file (raw or gzip IDX); pixels become floats in [0, 1]
     /// in a (N, 1, rows, columns) tensor, and every label must be below `classNames.count`.
-    public static func loadIDX(imagesPath: String, labelsPath: String, name: String, classNames: [String]) throws -> Dataset {
-        let images = try IDXReader.readImages(at: imagesPath)
+    public static func loadIDX(imagesPath: String, labelsPath: String, name: String, classNames: [String], limit: Int? = nil) throws -> Dataset {
+        let images = try IDXReader.readImages(at: imagesPath, limit: limit)
         // An empty split would train on nothing and fail much later with a confusing message.
         guard images.count > 0, images.rows > 0, images.columns > 0 else {
             throw DatasetError.invalidFile(path: imagesPath, reason: "header says \(images.count) images of \(images.rows)x\(images.columns); a data set needs at least one image of at least 1x1")
         }
-        let rawLabels = try IDXReader.readLabels(at: labelsPath)
+        let rawLabels = try IDXReader.readLabels(at: labelsPath, limit: limit)
         guard images.count == rawLabels.count else {
             throw DatasetError.inconsistent("\(name): \(imagesPath) has \(images.count) images but \(labelsPath) has \(rawLabels.count) labels")
         }

@@ -26,20 +26,23 @@ public enum IDXReader {
     /// Largest payload accepted (2 GiB).
     public static let maxPayloadBytes = 1 << 31
 
-    /// Reads an unsigned-byte image file (magic 0x00000803: count, rows, columns).
-    public static func readImages(at path: String) throws -> IDXImages {
-        let (dims, payload) = try read(path: path, magic: 0x0000_0803, what: "images") { dims in
+    /// Reads an unsigned-byte image file (magic 0x00000803: count, rows, columns). With `limit`,
+    /// only the first `limit` images are read (decompressed) and the rest of the file is left
+    /// unread, so its length is not checked.
+    public static func readImages(at path: String, limit: Int? = nil) throws -> IDXImages {
+        let (dims, payload) = try read(path: path, magic: 0x0000_0803, what: "images", limit: limit) { dims in
             "\(dims[0]) images of \(dims[1])x\(dims[2])"
         }
         return IDXImages(count: dims[0], rows: dims[1], columns: dims[2], pixels: payload)
     }
 
-    /// Reads an unsigned-byte label file (magic 0x00000801: count).
-    public static func readLabels(at path: String) throws -> [UInt8] {
-        try read(path: path, magic: 0x0000_0801, what: "labels") { dims in "\(dims[0]) labels" }.payload
+    /// Reads an unsigned-byte label file (magic 0x00000801: count); with `limit`, only the first `limit` labels.
+    public static func readLabels(at path: String, limit: Int? = nil) throws -> [UInt8] {
+        try read(path: path, magic: 0x0000_0801, what: "labels", limit: limit) { dims in "\(dims[0]) labels" }.payload
     }
 
-    private static func read(path: String, magic expected: UInt32, what: String,
+    /// `dims` in the result are the header's, except that the first is cut to `limit`.
+    private static func read(path: String, magic expected: UInt32, what: String, limit: Int? = nil,
                              describe: ([Int]) -> String) throws -> (dims: [Int], payload: [UInt8]) {
         let source = try ByteSource(path: path)
         func fail(_ reason: String) -> DatasetError { .invalidFile(path: path, reason: reason) }
@@ -62,7 +65,7 @@ public enum IDXReader {
         guard gotDims == dimBytes.count else {
             throw fail("truncated: the IDX header is cut short (\(4 + gotDims) of \(4 + dimBytes.count) bytes)")
         }
-        let dims = (0..<rank).map { i in dimBytes[(4 * i)..<(4 * i + 4)].reduce(0) { $0 << 8 | Int($1) } }
+        var dims = (0..<rank).map { i in dimBytes[(4 * i)..<(4 * i + 4)].reduce(0) { $0 << 8 | Int($1) } }
 
         // Size claimed by the header, bounded before anything is allocated.
         var claimed = 1
@@ -72,6 +75,12 @@ public enum IDXReader {
                 throw fail("header says \(describe(dims)), more than the \(maxPayloadBytes)-byte limit")
             }
             claimed = product
+        }
+        // The first `limit` items only: a whole prefix of the payload, the rest stays unread.
+        let partial = limit.map { rank > 0 && $0 >= 0 && $0 < dims[0] } ?? false
+        if partial, let limit {
+            claimed = dims[0] == 0 ? 0 : claimed / dims[0] * limit
+            dims[0] = limit
         }
 
         // Payload: memory grows with the data that actually arrives, never beyond `claimed`.
@@ -91,6 +100,7 @@ public enum IDXReader {
             let cut = source.gzipTruncated ? " (the gzip stream itself is cut short)" : ""
             throw fail("truncated: header says \(describe(dims)), payload has \(payload.count) bytes\(cut)")
         }
+        if partial { return (dims, payload) }
         // Exactly the claimed size: one more byte means the file is longer than its header says.
         var extra: UInt8 = 0
         if try withUnsafeMutableBytes(of: &extra, { try source.read(into: $0) }) > 0 {

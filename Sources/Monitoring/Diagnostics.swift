@@ -19,13 +19,29 @@ public enum Diagnostics {
         let medianRMS = Double(rms.sorted()[f / 2])
         let imageSize = imageShape.reduce(1, *)
 
+        // The spectra (each filter's, and each of its top-k projections') are most of the work:
+        // one filter per thread at a time, each result computed as on one thread.
+        var spectra = [(block: Double, conv: Double, projections: Double)](repeating: (0, 0, 0), count: f)
+        spectra.withUnsafeMutableBufferPointer { out in
+            let results = out.baseAddress!
+            parallelFor(f) { o in
+                let aliases = Spectrum.energiesAboveNyquist(layer.weight.data[(o * per)..<((o + 1) * per)], channels: inChannels,
+                                                            kernel: layer.kernel, strides: [layer.samplingStride, layer.convStride])
+                var hf = 0.0
+                for j in 0..<layer.top[o].count {
+                    let start = (o * layer.k + j) * imageSize
+                    hf += Spectrum.highFrequencyShare(layer.projections.data[start..<(start + imageSize)],
+                                                      channels: imageShape[0], height: imageShape[1], width: imageShape[2])
+                }
+                results[o] = (aliases[0], aliases[1], hf / Double(max(1, layer.top[o].count)))
+            }
+        }
+
         var filters: [FilterFindings] = []
         for o in 0..<f {
             let fire = layer.fireRate(o)
             let score = layerMean > 0 ? Double(layer.meanActivation[o]) / layerMean : 0
-            let filter = Array(layer.weight.data[(o * per)..<((o + 1) * per)])
-            let aliasBlock = Spectrum.energyAboveNyquist(filter, channels: inChannels, kernel: layer.kernel, stride: layer.samplingStride)
-            let aliasConv = Spectrum.energyAboveNyquist(filter, channels: inChannels, kernel: layer.kernel, stride: layer.convStride)
+            let (aliasBlock, aliasConv, hf) = spectra[o]
             let alias = thresholds.aliasSampling == .conv ? aliasConv : aliasBlock
             var change: Double? = nil
             if let initial, initial.weight.shape == layer.weight.shape {
@@ -38,13 +54,6 @@ public enum Diagnostics {
                 }
                 change = now > 0 && then > 0 ? (max(0, 2 - 2 * dot / (now * then).squareRoot())).squareRoot() : nil
             }
-            var hf = 0.0
-            for j in 0..<layer.top[o].count {
-                let start = (o * layer.k + j) * imageSize
-                hf += Spectrum.highFrequencyShare(layer.projections.data[start..<(start + imageSize)],
-                                                  channels: imageShape[0], height: imageShape[1], width: imageShape[2])
-            }
-            hf /= Double(max(1, layer.top[o].count))
             var flags: [String] = []
             if fire == 0 { flags.append("dead") } else if score <= thresholds.dormantTau { flags.append("dormant") }
             if alias > thresholds.aliasedEnergy { flags.append("aliased") }

@@ -40,6 +40,12 @@ public final class Monitor {
     private let config: RunConfiguration?
     private var probeSet: (set: ProbeSet, normalization: Normalization)?
     private var testData: Dataset?
+    /// The data set to read probe images from when no `testData` is given and no recorded probe
+    /// set fits: run.json's, else the one passed to `init`, else Fashion-MNIST.
+    private let dataKind: String
+    private let probeDataDirectory: String?
+    /// The test split's name as `Dataset.name` spells it, recorded in probes.h5.
+    private let testSplitName: String
     private var probeSource = ""
     /// Measured once, for snapshots that carry no normalization and no `--mean`/`--std`.
     private var measuredNormalization: Normalization?
@@ -58,13 +64,20 @@ public final class Monitor {
     /// snapshot a second time right after a pass processed it.
     private var lastLoaded: (path: String, stamp: FileStamp, network: Network)?
 
-    /// `data` is used when the run directory has no run.json (snapshots written by other tools).
-    public init(run: RunDirectory, reportDirectory: String, options: MonitorOptions, testData: Dataset? = nil) throws {
+    /// `testData` (already in memory, e.g. the trainer's) gives the probe images; without it they
+    /// come from `data/probes.h5` when that was recorded for the same `--probes` and data set, else
+    /// from the test split of run.json's data set, or of `data` when the run directory has no
+    /// run.json (snapshots written by other tools).
+    public init(run: RunDirectory, reportDirectory: String, options: MonitorOptions, testData: Dataset? = nil,
+                data: (kind: DatasetKind, directory: String?)? = nil) throws {
         self.run = run
         self.reportDirectory = reportDirectory
         self.options = options
         self.config = try run.readConfig()
         self.testData = testData
+        dataKind = config?.data ?? data?.kind.rawValue ?? DatasetKind.fashionMNIST.rawValue
+        probeDataDirectory = config == nil ? data?.directory : config?.dataDir
+        testSplitName = testData?.name ?? "\(dataKind)/test"
         // A monitor or report writer killed mid-write leaves temporaries in the report folder and
         // its subfolders (data/, img/). Done here, before this process writes anything there.
         let subfolders = ((try? FileManager.default.contentsOfDirectory(atPath: reportDirectory)) ?? []).sorted().map { reportDirectory + "/" + $0 }
@@ -74,12 +87,13 @@ public final class Monitor {
     public func dataPath(epoch: Int) -> String { dataDirectory + "/" + SnapshotFiles.fileName(epoch: epoch) }
 
     /// Snapshots that a pass would process: all of them when the probe set is missing or was
-    /// made for another `--probes` (every epoch must see the same images), else those whose data
-    /// file is missing, older than the snapshot, or made with another k or probe set.
+    /// made for another `--probes` or data set (every epoch must see the same images), else those
+    /// whose data file is missing, older than the snapshot, or made with another k or probe set.
     public func pending() throws -> [(epoch: Int, path: String)] {
         let all = try run.snapshots()
         let readable = all.filter { !isKnownUnreadable($0.path) }
-        guard !options.force, let recorded = ProbeFile.recorded(at: probesPath), recorded.requested == options.probes else { return readable }
+        guard !options.force, let recorded = ProbeFile.recorded(at: probesPath), recorded.requested == options.probes,
+              recorded.dataset == nil || recorded.dataset == testSplitName else { return readable }
         return readable.filter { !isUpToDate(dataPath(epoch: $0.epoch), snapshot: $0.path, probes: recorded.count) }
     }
 
@@ -95,8 +109,10 @@ public final class Monitor {
     private func load(_ path: String) -> (Snapshot, Network)? {
         let stamp = FileStamp(path)
         do {
-            let snapshot = try Snapshot.readAnyFormat(from: path)
-            let network = try Network.load(snapshot: snapshot, path: path)
+            let (snapshot, network) = try PhaseTimings.measure("snapshot read") {
+                let snapshot = try Snapshot.readAnyFormat(from: path)
+                return (snapshot, try Network.load(snapshot: snapshot, path: path))
+            }
             unreadable[path] = nil
             lastLoaded = (path, stamp, network)
             return (snapshot, network)
@@ -118,17 +134,25 @@ public final class Monitor {
         return top == Int64(options.top) && count == Int64(probes)
     }
 
-    private func dataKind() throws -> DatasetKind {
-        let kind = config?.data ?? DatasetKind.fashionMNIST.rawValue
-        guard let k = DatasetKind(rawValue: kind) else { throw RunError("run.json names data set \"\(kind)\", which this build cannot load") }
+    private func datasetKind() throws -> DatasetKind {
+        guard let k = DatasetKind(rawValue: dataKind) else { throw RunError("run.json names data set \"\(dataKind)\", which this build cannot load") }
         return k
     }
 
-    /// Loads the data set's test split once and fixes the probe set (first P images), normalized
-    /// as the snapshot's network expects.
+    /// Fixes the probe set (the first P images of the test split) once per monitor: from
+    /// `testData`, else from the recorded probes.h5 when it was made for the same `--probes` and
+    /// data set (the same images, without reading the data set), else from the data set's test
+    /// split, reading only P images.
     private func probes(normalization: Normalization) throws -> ProbeSet {
         if let p = probeSet, p.normalization == normalization { return p.set }
-        if testData == nil { testData = try DatasetLoader.load(try dataKind(), directory: config?.dataDir).test }
+        if testData == nil, let recorded = ProbeFile.recorded(at: probesPath), recorded.requested == options.probes,
+           recorded.dataset == testSplitName, let file = try? ProbeFile.read(from: probesPath),
+           file.labels.count == recorded.count, file.pixels.rank == 4 {
+            testData = Dataset(name: testSplitName, images: file.pixels, labels: file.labels, classNames: file.classNames)
+        }
+        if testData == nil {
+            testData = try DatasetLoader.loadTest(try datasetKind(), directory: probeDataDirectory, limit: options.probes)
+        }
         let set = ProbeSet(test: testData!, count: options.probes, normalization: normalization)
         probeSource = "first \(set.count) images of the \(testData!.name) test split" + (normalizationNote.map { "; \($0)" } ?? "")
         probeSet = (set, normalization)
@@ -147,7 +171,7 @@ public final class Monitor {
             return given
         }
         if measuredNormalization == nil {
-            let train = try DatasetLoader.load(try dataKind(), directory: config?.dataDir).train
+            let train = try DatasetLoader.load(try datasetKind(), directory: probeDataDirectory).train
             measuredNormalization = Normalization.measure(train)
         }
         let measured = measuredNormalization!
@@ -161,27 +185,31 @@ public final class Monitor {
 
     /// Processes one snapshot: replay, projections, data file. Returns its analysis.
     public func process(epoch: Int, snapshotPath: String) throws -> SnapshotAnalysis {
-        let snapshot = try Snapshot.readAnyFormat(from: snapshotPath)
-        let network = try Network.load(snapshot: snapshot, path: snapshotPath)
+        let (snapshot, network) = try PhaseTimings.measure("snapshot read") {
+            let snapshot = try Snapshot.readAnyFormat(from: snapshotPath)
+            return (snapshot, try Network.load(snapshot: snapshot, path: snapshotPath))
+        }
         return try process(epoch: epoch, snapshotPath: snapshotPath, snapshot: snapshot, network: network)
     }
 
     private func process(epoch: Int, snapshotPath: String, snapshot: Snapshot, network: Network) throws -> SnapshotAnalysis {
-        let probes = try probes(normalization: try normalization(of: network))
+        let probes = try PhaseTimings.measure("probe set") { try self.probes(normalization: try self.normalization(of: network)) }
         guard probes.imageShape == network.spec.input else {
             throw RunError("\(snapshotPath): the model expects input \(network.spec.input) but the probe images are \(probes.imageShape)")
         }
         try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
         let recorded = ProbeFile.recorded(at: probesPath)
-        if recorded == nil || recorded! != (probes.count, options.probes) {
-            try ProbeFile.write(probes, requested: options.probes, source: probeSource, to: probesPath)
+        if recorded != ProbeFile.Recorded(count: probes.count, requested: options.probes, dataset: testSplitName) {
+            try PhaseTimings.measure("probe file write") {
+                try ProbeFile.write(probes, requested: options.probes, source: probeSource, dataset: testSplitName, to: probesPath)
+            }
         }
-        var analysis = Replay(network: network, probes: probes, k: options.top).analyze(epoch: snapshot.epoch, step: snapshot.step)
+        var analysis = PhaseTimings.measure("replay") { Replay(network: network, probes: probes, k: options.top).analyze(epoch: snapshot.epoch, step: snapshot.step) }
         if options.occlusion.images > 0 {
-            analysis.occlusion = Occlusion.maps(network: network, probes: probes, options: options.occlusion)
+            analysis.occlusion = PhaseTimings.measure("occlusion") { Occlusion.maps(network: network, probes: probes, options: options.occlusion) }
             (analysis.occlusionSize, analysis.occlusionStride) = options.occlusion.resolved(imageSide: min(probes.imageShape[1], probes.imageShape[2]))
         }
-        try MonitorDataFile.write(analysis, k: options.top, to: dataPath(epoch: epoch))
+        try PhaseTimings.measure("data file write") { try MonitorDataFile.write(analysis, k: options.top, to: dataPath(epoch: epoch)) }
         return analysis
     }
 
@@ -192,10 +220,37 @@ public final class Monitor {
         for snap in try pending() {
             let start = Date()
             guard let (snapshot, network) = load(snap.path) else { continue }
-            _ = try process(epoch: snap.epoch, snapshotPath: snap.path, snapshot: snapshot, network: network)
+            _ = try PhaseTimings.measure("process snapshot") {
+                try process(epoch: snap.epoch, snapshotPath: snap.path, snapshot: snapshot, network: network)
+            }
             progress(SnapshotOutcome(epoch: snap.epoch, processed: true, seconds: Date().timeIntervalSince(start), findings: nil))
         }
-        return try writeFindings()
+        return try PhaseTimings.measure("findings") { try writeFindings() }
+    }
+
+    /// The per-layer findings of findings.json that a rebuild would compute again unchanged, by
+    /// epoch. A snapshot's diagnostics depend only on its data file, the first snapshot's data file
+    /// (weight change), the thresholds, the input shape and this program; they are taken over when
+    /// findings.json was written after all of those (status-change times: the kernel sets them on
+    /// every write or rename, and no copy or `touch` can set them back; equal times count as
+    /// changed). Recomputing costs about 25 ms of CPU per zf-fmnist snapshot, on every pass.
+    private func reusableDiagnostics(firstEpoch: Int?, order: [String], imageShape: [Int]) -> [Int: [LayerFindings]] {
+        func changeTime(_ path: String) -> Int64? {
+            var info = stat()
+            guard stat(path, &info) == 0 else { return nil }
+            return Int64(info.st_ctim.tv_sec) * 1_000_000_000 + Int64(info.st_ctim.tv_nsec)
+        }
+        guard let firstEpoch, let written = changeTime(findingsPath), let program = changeTime("/proc/self/exe"), program < written,
+              let firstData = changeTime(dataPath(epoch: firstEpoch)), firstData < written,
+              let data = FileManager.default.contents(atPath: findingsPath),
+              let previous = try? JSONDecoder().decode(Findings.self, from: data),
+              previous.thresholds == options.thresholds, previous.inputShape == imageShape, previous.monitoredLayers == order,
+              previous.epochs.first?.epoch == firstEpoch else { return [:] }
+        var reusable: [Int: [LayerFindings]] = [:]
+        for epoch in previous.epochs {
+            if let changed = changeTime(dataPath(epoch: epoch.epoch)), changed < written { reusable[epoch.epoch] = epoch.layers }
+        }
+        return reusable
     }
 
     /// Rebuilds findings.json from the data files (so it never disagrees with them).
@@ -221,12 +276,17 @@ public final class Monitor {
         let accuracy = Dictionary(metrics.map { ($0.epoch, $0.testAccuracy) }, uniquingKeysWith: { $1 })
         var epochs: [EpochFindings] = []
         var analyses: [SnapshotAnalysis] = []
-        for snap in snapshots where FileManager.default.fileExists(atPath: dataPath(epoch: snap.epoch)) {
-            let analysis = try MonitorDataFile.read(from: dataPath(epoch: snap.epoch), layers: order)
+        let withData = snapshots.filter { FileManager.default.fileExists(atPath: dataPath(epoch: $0.epoch)) }
+        let reusable = reusableDiagnostics(firstEpoch: withData.first?.epoch, order: order, imageShape: network.spec.input)
+        for snap in withData {
+            let analysis = try PhaseTimings.measure("data file read") { try MonitorDataFile.read(from: dataPath(epoch: snap.epoch), layers: order) }
             let first = analyses.first ?? analysis
-            let layers = analysis.layers.map { layer in
-                Diagnostics.evaluate(layer, thresholds: options.thresholds, imageShape: network.spec.input,
-                                     initial: analyses.isEmpty ? nil : first.layers.first { $0.name == layer.name })
+            let layers = PhaseTimings.measure("diagnostics") {
+                if let kept = reusable[snap.epoch], kept.map(\.name) == analysis.layers.map(\.name) { return kept }
+                return analysis.layers.map { layer in
+                    Diagnostics.evaluate(layer, thresholds: options.thresholds, imageShape: network.spec.input,
+                                         initial: analyses.isEmpty ? nil : first.layers.first { $0.name == layer.name })
+                }
             }
             epochs.append(EpochFindings(epoch: analysis.epoch, step: analysis.step, testAccuracy: accuracy[analysis.epoch], layers: layers))
             analyses.append(analysis)
@@ -241,7 +301,7 @@ public final class Monitor {
         let findings = Findings(
             run: run.name, probes: probeInfo?.labels.count ?? 0, top: options.top, epochs: epochs,
             status: current?.status.rawValue ?? "snapshots only",
-            updated: Timestamp.now(), data: config?.data ?? (testData?.name ?? "unknown"),
+            updated: Timestamp.now(), data: config?.data ?? testSplitName,
             classNames: probeInfo?.classNames ?? [], inputShape: network.spec.input, monitoredLayers: order,
             model: Diagnostics.modelTable(network), audits: Diagnostics.audit(network), thresholds: options.thresholds,
             configuration: current, metrics: metrics, convergence: convergence, convergenceThresholds: options.convergence,
@@ -249,7 +309,7 @@ public final class Monitor {
             metricsNote: metrics.isEmpty ? "This run directory has no metrics.jsonl (its snapshots were not written by `deconvscope train`), so there are no training curves." : nil)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try AtomicFile.write(try encoder.encode(findings), to: findingsPath)
+        try PhaseTimings.measure("findings.json write") { try AtomicFile.write(try encoder.encode(findings), to: findingsPath) }
         return findings
     }
 }

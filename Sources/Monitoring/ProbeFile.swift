@@ -6,11 +6,23 @@ import Snapshots
 /// per run so the report can cut patches and the run's epochs stay comparable.
 ///   /images float32 (P, C, H, W) raw pixels in [0, 1];  /labels int64 (P)
 ///   root attributes: format "deconvscope.probes", probes (int64), requested (int64: the --probes
-///   asked for; `probes` is smaller when the test split is), source, class_names (JSON list)
+///   asked for; `probes` is smaller when the test split is), source, class_names (JSON list),
+///   dataset (the test split's name, e.g. "fashion-mnist/test"; absent in files of older versions)
+///
+/// The file is also the monitor's copy of the probe set: a later pass that asks for the same
+/// `--probes` of the same data set reads the images from here instead of the data set.
 public enum ProbeFile {
     public static let format = "deconvscope.probes"
 
-    public static func write(_ probes: ProbeSet, requested: Int, source: String, to path: String) throws {
+    /// What a probe file was made for, read from its attributes alone.
+    public struct Recorded: Equatable, Sendable {
+        public var count: Int
+        public var requested: Int
+        /// Nil for files written before the attribute existed.
+        public var dataset: String?
+    }
+
+    public static func write(_ probes: ProbeSet, requested: Int, source: String, dataset: String, to path: String) throws {
         let temp = AtomicFile.temporaryPath(for: path)
         do {
             let file = try HDF5File.create(temp)
@@ -18,6 +30,7 @@ public enum ProbeFile {
             try file.setInt64Attribute("probes", Int64(probes.count))
             try file.setInt64Attribute("requested", Int64(requested))
             try file.setStringAttribute("source", source)
+            try file.setStringAttribute("dataset", dataset)
             let names = String(decoding: try JSONEncoder().encode(probes.classNames), as: UTF8.self)
             try file.setStringAttribute("class_names", names)
             try file.writeFloat32("/images", shape: probes.pixels.shape, values: probes.pixels.data)
@@ -42,13 +55,13 @@ public enum ProbeFile {
         return (Tensor(shape: images.shape, values: images.values), labels, names)
     }
 
-    /// The recorded set's size and the `--probes` it was made for, or nil when there is none.
-    public static func recorded(at path: String) -> (count: Int, requested: Int)? {
+    /// The recorded set's size, the `--probes` and the data set it was made for, or nil when there is none.
+    public static func recorded(at path: String) -> Recorded? {
         guard FileManager.default.fileExists(atPath: path), let file = try? HDF5File.open(path) else { return nil }
         defer { try? file.close() }
         guard let count = (try? file.int64Attribute("probes")).flatMap({ $0 }),
               let requested = (try? file.int64Attribute("requested")).flatMap({ $0 }) else { return nil }
-        return (Int(count), Int(requested))
+        return Recorded(count: Int(count), requested: Int(requested), dataset: (try? file.stringAttribute("dataset")).flatMap { $0 })
     }
 }
 

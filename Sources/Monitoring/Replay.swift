@@ -7,8 +7,13 @@ public struct Replay {
     public let network: Network
     public let probes: ProbeSet
     public let k: Int
-    /// Images per forward batch in the top-k search.
-    public var batchSize = 256
+    /// Images per forward batch in the top-k search. 64 rather than 256: the results are the same
+    /// bit for bit and a warm replay as fast (`deconvscope-bench monitor`, 5 alternating pairs on a
+    /// busy machine: 0.145-0.258 s against 0.132-0.274 s, medians 0.162 and 0.164 s), but a
+    /// monitor process touches 64 MB less fresh memory (conv1's output alone is 26 MB at 256), so
+    /// it takes 16k fewer page faults: 404 against 442 CPU ms for the whole `monitor --force`
+    /// process (perf stat, 6 runs each).
+    public var batchSize = 64
     /// Projections per backward batch. Small, because a projection's tensors are almost all zero
     /// and the backward passes over them whole: at 32 they stay in cache (4 MB at conv1's output)
     /// where 256 streamed 134 MB per batch through memory (measured: 0.174-0.191 s -> 0.165-0.172
@@ -30,12 +35,13 @@ public struct Replay {
         var sums = blocks.map { [Double](repeating: 0, count: $0.outputShape[0]) }
         let blockAt = Dictionary(uniqueKeysWithValues: blocks.enumerated().map { ($1.outputIndex, $0) })
         // Every probe's pooling switches, kept from this pass so the projections need no second forward.
-        var recorded = RecordedSwitches(batchSize: batchSize)
-        let pools = network.layers.indices.filter { network.layers[$0] is MaxPool2D }
+        let pools = network.layers.indices.filter { $0 <= last.outputIndex && network.layers[$0] is MaxPool2D }
+        var recorded = RecordedSwitches(probes: p,
+                                        pools: pools.map { ($0, network.layers[$0].outputShape.reduce(1, *)) })
         // Each pooling layer's input too: its switches are re-decided by the tie rule (`NearTies`).
         let observed = Set(blockAt.keys).union(pools).union(pools.map { $0 - 1 }.filter { $0 >= 0 })
         // 1. Top-k search: one inference pass over the probes, scanning each block's output maps.
-        for start in stride(from: 0, to: p, by: batchSize) {
+        for start in stride(from: 0, to: p, by: batchSize) { PhaseTimings.measure("top-k forward") {
             let batch = probes.inputs.slice(start..<min(p, start + batchSize))
             var poolInput = batch   // the input of the pooling layer the forward reaches next
             _ = network.forward(batch, mode: .inference, through: last.outputIndex, observing: observed) { index, y in
@@ -77,13 +83,13 @@ public struct Replay {
                     } } }
                 }
             }
-        }
+        } }
 
         // 2. Projections: every top activation alone, down through the same backward with the deconvnet rule.
         var layers: [LayerAnalysis] = []
         for (b, block) in blocks.enumerated() {
             let top = tops[b].map(\.items)
-            let projections = project(block: block, top: top, switches: recorded)
+            let projections = PhaseTimings.measure("projections") { project(block: block, top: top, switches: recorded) }
             let boxes = top.map { $0.map { network.receptiveBox(layer: block.outputIndex, y: $0.y, x: $0.x) } }
             let conv = network.layers[block.convIndex] as! Conv2D
             var sampling = 1

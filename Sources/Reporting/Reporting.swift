@@ -23,36 +23,53 @@ public enum ReportWriter {
     /// path of its `index.html`. The stylesheet comes first, every sprite is written before the
     /// pages that show it, and `index.html` last, so a reader following links during a rewrite
     /// finds every file, in the geometry the page expects.
+    ///
+    /// Incremental: every page and sprite is rendered in memory, but a file is written only when
+    /// its content differs from what the last refresh wrote there (`report-keys.json`, see
+    /// `IncrementalReportFiles`), so the pages and sprites of unchanged snapshots stay as they are.
     @discardableResult
     public static func write(reportDirectory: String) throws -> String {
+        try PhaseTimings.measure("report") { try writeAll(reportDirectory: reportDirectory) }
+    }
+
+    private static func writeAll(reportDirectory: String) throws -> String {
         let directory = reportDirectory.count > 1 && reportDirectory.hasSuffix("/") ? String(reportDirectory.dropLast()) : reportDirectory
-        let context = try load(directory)
+        let context = try PhaseTimings.measure("findings.json and probes.h5 read") { try load(directory) }
         do {
             try FileManager.default.createDirectory(atPath: directory + "/" + ReportFiles.imageFolder, withIntermediateDirectories: true)
         } catch {
             throw ReportError("\(directory)/\(ReportFiles.imageFolder): cannot create the image folder (\(error.localizedDescription))")
         }
-        func path(_ name: String) -> String { directory + "/" + name }
-        try AtomicFile.write(Stylesheet.css, to: path(ReportFiles.stylesheet))
+        let out = IncrementalReportFiles(directory: directory)
+        func render(_ page: () -> String) -> String { PhaseTimings.measure("HTML render", page) }
+        try out.text(Stylesheet.css, to: ReportFiles.stylesheet)
 
         let shown = Pixels.shownChannels(context.imageShape.first ?? 1)
+        let common = ReportInputs.common(context)
         var evolution: [String: EpochGridSprite] = [:]
         var filters: [String: EpochGridSprite] = [:]
         var occlusion: [OcclusionPage.Snapshot] = []
         for (column, epoch) in context.epochs.enumerated() {
-            let analysis = try MonitorDataFile.read(from: dataPath(directory, epoch: epoch.epoch), layers: context.layers.map(\.name))
+            let analysis = try PhaseTimings.measure("data file read") {
+                try MonitorDataFile.read(from: dataPath(directory, epoch: epoch.epoch), layers: context.layers.map(\.name))
+            }
             if !analysis.occlusion.isEmpty {
                 let sprite = OcclusionSprite(maps: analysis.occlusion, probes: context.probePixels,
                                              size: analysis.occlusionSize, stride: analysis.occlusionStride)
-                try PNGCodec.write(sprite.sheet.image, to: path(OcclusionPage.sprite(epoch: epoch.epoch)))
+                try out.sprite(sprite.sheet.image, to: OcclusionPage.sprite(epoch: epoch.epoch))
                 occlusion.append(OcclusionPage.Snapshot(epoch: epoch.epoch, maps: analysis.occlusion, size: analysis.occlusionSize,
                                                         stride: analysis.occlusionStride, sprite: sprite))
             }
             for layerAnalysis in analysis.layers {
                 guard let layer = context.layers.first(where: { $0.name == layerAnalysis.name }) else { continue }
                 try check(layerAnalysis, context: context, epoch: epoch.epoch)
-                let fig2 = Fig2Sprite(layer: layerAnalysis, probes: context.probePixels, cellHeight: layer.cellHeight, cellWidth: layer.cellWidth)
-                try PNGCodec.write(fig2.sheet.image, to: path(ReportFiles.fig2Sprite(layer.slug, epoch: epoch.epoch)))
+                let inputs = ReportInputs.epoch(common, epoch, dataFile: dataPath(directory, epoch: epoch.epoch), layer: layer.name)
+                let fig2Name = ReportFiles.fig2Sprite(layer.slug, epoch: epoch.epoch), pageName = ReportFiles.epochPage(layer.slug, epoch: epoch.epoch)
+                let unchanged = out.keep(fig2Name, inputs: inputs) && out.keep(pageName, inputs: inputs)
+                let fig2 = unchanged ? nil : PhaseTimings.measure("sprites build") {
+                    Fig2Sprite(layer: layerAnalysis, probes: context.probePixels, cellHeight: layer.cellHeight, cellWidth: layer.cellWidth)
+                }
+                if let fig2 { try out.sprite(fig2.sheet.image, to: fig2Name, inputs: inputs) }
 
                 evolution[layer.name, default: EpochGridSprite(rows: layerAnalysis.channels, epochs: context.epochs.count,
                                                                cellHeight: layer.cellHeight, cellWidth: layer.cellWidth, channels: shown)]
@@ -62,28 +79,32 @@ public enum ReportWriter {
                     filters[layer.name, default: EpochGridSprite(rows: w[0], epochs: context.epochs.count, cellHeight: w[2], cellWidth: w[3],
                                                                  channels: Pixels.shownChannels(w[1]))]
                         .addFilters(layerAnalysis.weight, column: column)
-                    // Small (filters x epochs kernels): rewritten as it grows, so this page never
+                    // Small (filters x epochs kernels), and complete only after the last epoch: until
+                    // then written only if the file on disk has another geometry, so this page never
                     // meets a sprite of an earlier geometry.
-                    try PNGCodec.write(filters[layer.name]!.sheet.image, to: path(ReportFiles.filterSprite(layer.slug)))
+                    try out.spriteGeometry(filters[layer.name]!.sheet.image, to: ReportFiles.filterSprite(layer.slug))
                 }
-                let page = EpochPage(context: context, layer: layer, epochIndex: column, analysis: layerAnalysis, fig2: fig2, filters: filters[layer.name])
-                try AtomicFile.write(page.render(), to: path(page.fileName))
+                if let fig2 {
+                    let page = EpochPage(context: context, layer: layer, epochIndex: column, analysis: layerAnalysis, fig2: fig2, filters: filters[layer.name])
+                    try out.text(render(page.render), to: page.fileName, inputs: inputs)
+                }
             }
         }
         for layer in context.layers {
+            if let sprite = filters[layer.name] { try out.sprite(sprite.sheet.image, to: ReportFiles.filterSprite(layer.slug)) }
             let rows = context.epochs.last?.layers.first { $0.name == layer.name }?.filters.count ?? 0
             let sprite = evolution[layer.name] ?? EpochGridSprite(rows: rows, epochs: context.epochs.count,
                                                                   cellHeight: layer.cellHeight, cellWidth: layer.cellWidth, channels: shown)
-            try PNGCodec.write(sprite.sheet.image, to: path(ReportFiles.evolutionSprite(layer.slug)))
+            try out.sprite(sprite.sheet.image, to: ReportFiles.evolutionSprite(layer.slug))
             let page = LayerPage(context: context, layer: layer, evolution: sprite, filters: filters[layer.name])
-            try AtomicFile.write(page.render(), to: path(page.fileName))
+            try out.text(render(page.render), to: page.fileName)
         }
         if !occlusion.isEmpty {
-            try AtomicFile.write(OcclusionPage(context: context, snapshots: occlusion).render(), to: path(OcclusionPage.fileName))
+            try out.text(render(OcclusionPage(context: context, snapshots: occlusion).render), to: OcclusionPage.fileName)
         }
-        let index = path(ReportFiles.index)
-        try AtomicFile.write(IndexPage(context: context, occlusionEpochs: occlusion.map(\.epoch)).render(), to: index)
-        return index
+        try out.text(render(IndexPage(context: context, occlusionEpochs: occlusion.map(\.epoch)).render), to: ReportFiles.index)
+        try out.finish()
+        return directory + "/" + ReportFiles.index
     }
 
     static func dataPath(_ directory: String, epoch: Int) -> String {

@@ -1,6 +1,7 @@
 import Foundation
 import Tensors
 import Monitoring
+import Snapshots
 
 /// Wall-clock seconds of `body`; with BENCH_CLOCK=cpu, the process's CPU seconds instead (all
 /// threads), a steadier measure of work done while other jobs share the machine.
@@ -50,6 +51,58 @@ func trainingPeakResidentMiB(cli: String) throws -> (mebibytes: Double, seconds:
     var usage = rusage()
     getrusage(RUSAGE_CHILDREN.rawValue, &usage)
     return (Double(usage.ru_maxrss) / 1024, elapsed)   // ru_maxrss is in KiB on Linux
+}
+
+/// Wall seconds of whole `deconvscope monitor` processes on a run folder holding one snapshot:
+/// `runs` times with `--force` into a report folder that a first pass already wrote, and `runs`
+/// times into an empty report folder (the probe images then come from the data set). Also the
+/// top-level phases (DECONVSCOPE_TIMINGS) of the last `--force` run, with the start-up and exit
+/// time that the process spent outside them.
+func monitorProcessSeconds(cli: String, snapshot: Snapshot, runs: Int) throws
+    -> (forced: (median: Double, min: Double, max: Double), fresh: (median: Double, min: Double, max: Double), phases: String) {
+    let root = NSTemporaryDirectory() + "deconvscope-bench-process-\(getpid())"
+    defer { try? FileManager.default.removeItem(atPath: root) }
+    try FileManager.default.createDirectory(atPath: root + "/run", withIntermediateDirectories: true)
+    try snapshot.write(to: root + "/run/epoch-0001.h5")
+    func monitor(_ extra: [String], timings: Bool = false) throws -> (seconds: Double, stderr: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: cli)
+        process.arguments = ["monitor", root + "/run", "--reports", root + "/Reports"] + extra
+        process.standardOutput = FileHandle.nullDevice
+        let errors = Pipe()
+        process.standardError = errors
+        if timings { process.environment = ProcessInfo.processInfo.environment.merging(["DECONVSCOPE_TIMINGS": "1"]) { $1 } }
+        let elapsed = try seconds {
+            try process.run()
+            process.waitUntilExit()
+        }
+        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        guard process.terminationStatus == 0 else { throw BenchError("deconvscope monitor exited with \(process.terminationStatus): \(text)") }
+        return (elapsed, text)
+    }
+    func summary(_ values: [Double]) -> (median: Double, min: Double, max: Double) {
+        let sorted = values.sorted()
+        return (sorted[sorted.count / 2], sorted.first!, sorted.last!)
+    }
+    var fresh: [Double] = [], forced: [Double] = []
+    for _ in 0..<max(1, runs) {
+        try? FileManager.default.removeItem(atPath: root + "/Reports")
+        fresh.append(try monitor([]).seconds)
+    }
+    for _ in 0..<max(1, runs) { forced.append(try monitor(["--force"]).seconds) }
+    let last = try monitor(["--force"], timings: true)
+    // Top-level phases only ("timing: <name> <s>" with one level of indent under "command").
+    var phases: [String] = []
+    var inside = 0.0
+    for line in last.stderr.split(separator: "\n") where line.hasPrefix("timing: ") {
+        let body = line.dropFirst("timing: ".count)
+        let parts = body.split(separator: " ").prefix { !$0.hasPrefix("(") }   // drop "(<n> faults)"
+        guard let value = parts.last.flatMap({ Double($0) }) else { continue }
+        let name = parts.dropLast().joined(separator: " ")
+        if !body.hasPrefix(" ") { inside = value } else if body.hasPrefix("  "), !body.hasPrefix("    ") { phases.append("\(name) \(String(format: "%.3f", value))") }
+    }
+    phases.append("start-up and exit \(String(format: "%.3f", last.seconds - inside)) (of \(String(format: "%.3f", last.seconds)))")
+    return (summary(forced), summary(fresh), phases.joined(separator: ", "))
 }
 
 struct BenchError: Error, CustomStringConvertible {

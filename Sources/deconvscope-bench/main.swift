@@ -101,6 +101,18 @@ if wants("monitor") {
     print(String(format: "monitor snapshot:          %7.3f s  (P = %d, k = 9, %d projections; PyTorch 2.15: 0.64 s)",
                  monitorBest, probes.count, 9 * (32 + 64)))
     print("monitor result fingerprint: " + String(result, radix: 16) + "  (FNV-1a of the analysis' bits: equal means bit-identical)")
+
+    // The same job as the user runs it: the real binary as a child process, start-up, probes,
+    // replay, occlusion, diagnostics, findings.json and the report included.
+    let cli = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("deconvscope").path
+    let runs = Int(environment["BENCH_PROCESS_RUNS"] ?? "5") ?? 5
+    if runs > 0 {
+    let whole = try monitorProcessSeconds(cli: cli, snapshot: network.snapshot(epoch: 1, step: 0, trainerState: nil), runs: runs)
+    print(String(format: "monitor whole process:     %7.3f s  median of %d `deconvscope monitor RUN --force` (%.3f-%.3f), the report already there; %.3f s (%.3f-%.3f) into an empty report folder",
+                 whole.forced.median, runs, whole.forced.min, whole.forced.max, whole.fresh.median, whole.fresh.min, whole.fresh.max))
+    print("                           (one snapshot, P = 1024, k = 9; in-process replay alone: the `monitor snapshot` line above)")
+    print("                           phases of the last --force run (DECONVSCOPE_TIMINGS=1, seconds): " + whole.phases)
+    }
 }
 
 if wants("pool") {

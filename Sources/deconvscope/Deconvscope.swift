@@ -31,8 +31,10 @@ struct Deconvscope: ParsableCommand {
         signal(SIGXFSZ, SIG_IGN)
         do {
             var command = try parseAsRoot()
-            try command.run()
+            try PhaseTimings.measure("command") { try command.run() }
+            PhaseTimings.printIfEnabled()
         } catch let exit as ExitCode {
+            PhaseTimings.printIfEnabled()
             Foundation.exit(exit.rawValue)   // the command already said what went wrong
         } catch {
             let code = exitCode(for: error)

@@ -103,8 +103,10 @@ struct MonitorCommand: ParsableCommand {
             var options = monitorOptions(probeOptions, diagnostics, force: force)
             options.normalization = try normalization()
             let config = try directory.readConfig()
-            let testData = config == nil ? try DatasetLoader.load(try dataOptions.kind(), directory: dataOptions.dataDir).test : nil
-            let monitor = try Monitor(run: directory, reportDirectory: reportDir, options: options, testData: testData)
+            // Without run.json the data options name the data set; it is read only if the probe set
+            // is not already recorded in the report (and then only its test split's first images).
+            let data = config == nil ? (kind: try dataOptions.kind(), directory: dataOptions.dataDir) : nil
+            let monitor = try Monitor(run: directory, reportDirectory: reportDir, options: options, data: data)
             // A snapshot that cannot be read is one error line; the others are still processed and
             // the report written, and the exit status is 1 at the end.
             var unreadable = 0

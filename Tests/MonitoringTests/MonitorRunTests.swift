@@ -122,6 +122,78 @@ final class MonitorRunTests: XCTestCase {
         XCTAssertEqual(processed, [0, 1, 2])
     }
 
+    /// A monitor without the test data in memory takes its probe images from the recorded
+    /// data/probes.h5 when it was made for the same --probes and data set, not from the data set.
+    /// Here the recorded images are replaced by 24 copies of one image: a pass that used them sees
+    /// equal activations on every probe, which the real first 24 test images never give.
+    func testARecordedProbeSetIsReusedInsteadOfTheDataSet() throws {
+        let (root, run, test) = try tinyRun()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let reports = root + "/Reports/tiny"
+        let monitor = try Monitor(run: run, reportDirectory: reports, options: options(), testData: test)
+        try monitor.pass()
+        let recorded = try XCTUnwrap(ProbeFile.recorded(at: monitor.probesPath))
+        XCTAssertEqual(recorded, ProbeFile.Recorded(count: 24, requested: 24, dataset: "fashion-mnist/test"))
+
+        let one = test.prefix(1)
+        let copies = Dataset(name: test.name, images: Tensor(shape: [24, 1, 28, 28], data: Array((0..<24).map { _ in one.images.data }.joined())),
+                             labels: Array(repeating: one.labels[0], count: 24), classNames: test.classNames)
+        let snapshot = try Snapshot.read(from: run.path + "/epoch-0002.h5")
+        let normalization = try XCTUnwrap(try Network.load(snapshot: snapshot, path: run.path).spec.normalization)
+        try ProbeFile.write(ProbeSet(test: copies, count: 24, normalization: normalization), requested: 24, source: "copies",
+                            dataset: "fashion-mnist/test", to: monitor.probesPath)
+        func activations() throws -> [Float] {
+            try MonitorDataFile.read(from: monitor.dataPath(epoch: 2), layers: ["conv1"]).layers[0].top.flatMap { $0.map(\.value) }
+        }
+        let real = try activations()
+        try Monitor(run: run, reportDirectory: reports, options: options(force: true)).pass()
+        let reused = try activations()
+        XCTAssertNotEqual(Set(real).count, 1)
+        XCTAssertEqual(reused.count, real.count)
+        for channel in stride(from: 0, to: reused.count, by: 4) {
+            XCTAssertEqual(Set(reused[channel..<(channel + 4)]).count, 1, "one image, one value per map: \(reused[channel..<(channel + 4)])")
+        }
+        // A probe set of another data set is not reused: every snapshot is redone on the new one.
+        try ProbeFile.write(ProbeSet(test: copies, count: 24, normalization: normalization), requested: 24, source: "copies",
+                            dataset: "mnist/test", to: monitor.probesPath)
+        XCTAssertEqual(try Monitor(run: run, reportDirectory: reports, options: options()).pending().map(\.epoch), [0, 1, 2])
+    }
+
+    /// A rebuild of findings.json takes over the diagnostics of snapshots whose data file (and the
+    /// first snapshot's) did not change since findings.json was written, and recomputes the rest.
+    /// A marker planted in findings.json shows which ones were taken over.
+    func testUnchangedSnapshotsKeepTheirDiagnostics() throws {
+        let (root, run, test) = try tinyRun()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let reports = root + "/Reports/tiny"
+        let monitor = try Monitor(run: run, reportDirectory: reports, options: options(), testData: test)
+        let computed = try monitor.pass()
+        func plant() throws {
+            Thread.sleep(forTimeInterval: 0.02)   // status-change times are coarse: keep the order clear
+            var planted = try JSONDecoder().decode(Findings.self, from: Data(contentsOf: URL(fileURLWithPath: monitor.findingsPath)))
+            for e in planted.epochs.indices { planted.epochs[e].layers[0].filters[0].maxActivation = 12345 }
+            try JSONEncoder().encode(planted).write(to: URL(fileURLWithPath: monitor.findingsPath))
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        try plant()
+        let reused = try Monitor(run: run, reportDirectory: reports, options: options(), testData: test).writeFindings()
+        XCTAssertEqual(reused.epochs.map { $0.layers[0].filters[0].maxActivation }, [12345, 12345, 12345])
+
+        // Epoch 1 reprocessed: its diagnostics are computed again, the others' kept.
+        try plant()
+        _ = try monitor.process(epoch: 1, snapshotPath: run.path + "/epoch-0001.h5")
+        let partly = try Monitor(run: run, reportDirectory: reports, options: options(), testData: test).writeFindings()
+        XCTAssertEqual(partly.epochs.map { $0.layers[0].filters[0].maxActivation },
+                       [12345, computed.epochs[1].layers[0].filters[0].maxActivation, 12345])
+
+        // Other thresholds: everything is computed again, to the numbers of the first pass.
+        try plant()
+        var other = options()
+        other.thresholds.dormantTau = 0.03
+        let again = try Monitor(run: run, reportDirectory: reports, options: other, testData: test).writeFindings()
+        XCTAssertEqual(again.epochs.map { $0.layers[0].filters[0].maxActivation }, computed.epochs.map { $0.layers[0].filters[0].maxActivation })
+    }
+
     func testDataFileFollowsTheContractAndReadsBackWithH5py() throws {
         let (root, run, test) = try tinyRun()
         defer { try? FileManager.default.removeItem(atPath: root) }

@@ -96,7 +96,7 @@ struct Fixture {
         let labels = (0..<p).map { $0 % spec.classNames.count }
         let dataset = Dataset(name: "fixture", images: images, labels: labels, classNames: spec.classNames)
         let probeSet = ProbeSet(test: dataset, count: p, normalization: Normalization(mean: Array(repeating: 0, count: c), std: Array(repeating: 1, count: c)))
-        try ProbeFile.write(probeSet, requested: probeSet.count, source: "fixture", to: dir + "/data/probes.h5")
+        try ProbeFile.write(probeSet, requested: probeSet.count, source: "fixture", dataset: "fixture", to: dir + "/data/probes.h5")
 
         var analyses: [Int: SnapshotAnalysis] = [:]
         var epochFindings: [EpochFindings] = []

@@ -127,6 +127,30 @@ final class DatasetsIDXTests: XCTestCase {
         XCTAssertEqual(mnist.train.classNames, ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"])
     }
 
+    /// The monitor's loader reads only the test files, and with a limit only that many items of
+    /// them: a train file that would fail to load and a test file cut short after the limit do not matter.
+    func testTestSplitAloneAndItsFirstImages() throws {
+        let test = Self.pixels(5 * 3 * 3)
+        write("train-images-idx3-ubyte", [0, 0, 8, 3])   // a header cut short: `load` refuses it
+        write("train-labels-idx1-ubyte", Self.labelFile([0]))
+        let file = Self.imageFile(count: 5, rows: 3, columns: 3, pixels: test)
+        write("t10k-images-idx3-ubyte.gz", try gzip(Array(file[..<(file.count - 9)])))   // the fifth image is missing
+        write("t10k-labels-idx1-ubyte", Self.labelFile([4, 3, 2, 1, 0]))
+        XCTAssertThrowsError(try DatasetLoader.load(.fashionMNIST, directory: directory))
+        let first = try DatasetLoader.loadTest(.fashionMNIST, directory: directory, limit: 3)
+        XCTAssertEqual(first.name, "fashion-mnist/test")
+        XCTAssertEqual(first.shape, [3, 1, 3, 3])
+        XCTAssertEqual(first.labels, [4, 3, 2])
+        XCTAssertEqual(first.images.data, test[..<27].map { Float($0) / 255 })
+        XCTAssertEqual(first.classNames, DatasetKind.fashionMNIST.classNames)
+        // Without a limit, or with one past the end, the whole file is read and checked.
+        XCTAssertThrowsError(try DatasetLoader.loadTest(.fashionMNIST, directory: directory)) { error in
+            XCTAssertTrue("\(error)".contains("truncated"), "\(error)")
+        }
+        XCTAssertThrowsError(try DatasetLoader.loadTest(.fashionMNIST, directory: directory, limit: 9))
+        XCTAssertEqual(try DatasetLoader.loadTest(.fashionMNIST, directory: directory, limit: 4).labels, [4, 3, 2, 1])
+    }
+
     // MARK: bad files
 
     func testTruncatedRawFile() {

@@ -1,0 +1,44 @@
+import XCTest
+import Tensors
+@testable import Monitoring
+
+/// The diagnostics' fast spectra against the plain loops they replaced: the same products added
+/// in the same order, so the results must be bit-identical (findings.json does not change).
+final class SpectrumTests: XCTestCase {
+    private func random(_ count: Int, _ rng: inout Xoshiro256, sparse: Bool = false) -> [Float] {
+        (0..<count).map { _ in
+            let v = rng.nextGaussian()
+            return sparse && rng.nextUnitFloat() < 0.7 ? 0 : v
+        }
+    }
+
+    func testFilterSpectraEqualTheReferenceBitForBit() {
+        var rng = Xoshiro256(seed: 11)
+        for (channels, kernel, size) in [(1, 5, 32), (32, 5, 32), (3, 11, 32), (2, 3, 8), (1, 40, 32)] {
+            let filter = random(channels * kernel * kernel, &rng)
+            let strides = [1, 2, 3, 4, 8]
+            let fast = Spectrum.energiesAboveNyquist(filter[...], channels: channels, kernel: kernel, strides: strides, size: size)
+            for (s, value) in zip(strides, fast) {
+                let reference = Spectrum.energyAboveNyquistReference(filter, channels: channels, kernel: kernel, stride: s, size: size)
+                XCTAssertEqual(value.bitPattern, reference.bitPattern, "C \(channels), k \(kernel), n \(size), stride \(s): \(value) vs \(reference)")
+                XCTAssertEqual(Spectrum.energyAboveNyquist(filter, channels: channels, kernel: kernel, stride: s, size: size).bitPattern, reference.bitPattern)
+            }
+        }
+        XCTAssertEqual(Spectrum.energiesAboveNyquist([Float](repeating: 0, count: 25)[...], channels: 1, kernel: 5, strides: [2, 1]), [0, 0])
+    }
+
+    func testProjectionSpectraEqualTheReferenceBitForBit() {
+        var rng = Xoshiro256(seed: 12)
+        for (channels, height, width) in [(1, 28, 28), (3, 32, 32), (1, 7, 12), (2, 1, 5)] {
+            let plane = channels * height * width
+            // Three images side by side: the slices start at non-zero indices, as in the diagnostics.
+            let images = random(3 * plane, &rng, sparse: true)
+            for i in 0..<3 {
+                let slice = images[(i * plane)..<((i + 1) * plane)]
+                let fast = Spectrum.highFrequencyShare(slice, channels: channels, height: height, width: width)
+                let reference = Spectrum.highFrequencyShareReference(slice, channels: channels, height: height, width: width)
+                XCTAssertEqual(fast.bitPattern, reference.bitPattern, "(\(channels), \(height), \(width)) image \(i): \(fast) vs \(reference)")
+            }
+        }
+    }
+}
