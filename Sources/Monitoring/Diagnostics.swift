@@ -24,9 +24,8 @@ public enum Diagnostics {
             let fire = layer.fireRate(o)
             let score = layerMean > 0 ? Double(layer.meanActivation[o]) / layerMean : 0
             let filter = Array(layer.weight.data[(o * per)..<((o + 1) * per)])
-            let aliasBlock = Spectrum.energyAboveNyquist(filter, channels: inChannels, kernel: layer.kernel, stride: layer.samplingStride)
-            let aliasConv = Spectrum.energyAboveNyquist(filter, channels: inChannels, kernel: layer.kernel, stride: layer.convStride)
-            let alias = thresholds.aliasSampling == .conv ? aliasConv : aliasBlock
+            let aliasEnergy = Spectrum.energyAboveNyquist(filter, channels: inChannels, kernel: layer.kernel, stride: layer.samplingStride)
+            let lowBand = Spectrum.lowBandRatio(filter, channels: inChannels, kernel: layer.kernel, stride: layer.samplingStride)
             var change: Double? = nil
             if let initial, initial.weight.shape == layer.weight.shape {
                 // Distance between the filter's unit-norm pattern now and at the first snapshot:
@@ -45,19 +44,21 @@ public enum Diagnostics {
                                                   channels: imageShape[0], height: imageShape[1], width: imageShape[2])
             }
             hf /= Double(max(1, layer.top[o].count))
-            var flags: [String] = []
-            if fire == 0 { flags.append("dead") } else if score <= thresholds.dormantTau { flags.append("dormant") }
-            if alias > thresholds.aliasedEnergy { flags.append("aliased") }
-            if Double(rms[o]) < thresholds.collapsedRMS * medianRMS { flags.append("collapsed") }
-            if Double(rms[o]) > thresholds.dominantRMS * medianRMS { flags.append("dominant") }
+            var flags: [FilterFlag] = []
+            if fire == 0 { flags.append(.dead) } else if score <= thresholds.dormantTau { flags.append(.dormant) }
+            // A dead or collapsed filter's pattern reaches no output: nothing of it is folded back.
+            let collapsed = Double(rms[o]) < thresholds.collapsedRMS * medianRMS
+            if lowBand < thresholds.aliasedLowBand && fire > 0 && !collapsed { flags.append(.aliased) }
+            if collapsed { flags.append(.collapsed) }
+            if Double(rms[o]) > thresholds.dominantRMS * medianRMS { flags.append(.dominant) }
             filters.append(FilterFindings(index: o, maxActivation: layer.maxActivation(o), meanActivation: layer.meanActivation[o],
-                                          fireRate: fire, dormancyScore: score, weightRMS: rms[o], aliasEnergy: alias,
-                                          aliasEnergyBlock: aliasBlock, weightChange: change, projectionHighFrequency: hf, flags: flags))
+                                          fireRate: fire, dormancyScore: score, weightRMS: rms[o], aliasEnergy: aliasEnergy,
+                                          aliasLowBand: lowBand, weightChange: change, projectionHighFrequency: hf, flags: flags))
         }
-        func flagged(_ flag: String) -> [Int] { filters.filter { $0.flags.contains(flag) }.map(\.index) }
-        return LayerFindings(name: layer.name, deadFilters: flagged("dead"), dormantFilters: flagged("dormant"),
-                             aliasedFilters: flagged("aliased"), collapsedFilters: flagged("collapsed"),
-                             dominantFilters: flagged("dominant"),
+        func flagged(_ flag: FilterFlag) -> [Int] { filters.filter { $0.flags.contains(flag) }.map(\.index) }
+        return LayerFindings(name: layer.name, deadFilters: flagged(.dead), dormantFilters: flagged(.dormant),
+                             aliasedFilters: flagged(.aliased), collapsedFilters: flagged(.collapsed),
+                             dominantFilters: flagged(.dominant),
                              medianWeightChange: initial == nil ? nil : Convergence.median(filters.compactMap(\.weightChange)),
                              filters: filters)
     }
