@@ -92,22 +92,22 @@ public enum Diagnose {
         var out: [Diagnosis] = []
         for (name, stats) in updates.layers.sorted(by: { $0.key < $1.key }) {
             guard stats.updateRatio > 0, stats.updateRatio.isFinite else { continue }
-            let lg = log10(stats.updateRatio)
-            let band = "healthy band \(fmt(t.updateRatioLow)) to \(fmt(t.updateRatioHigh)) (docs/diagnostics.md)"
-            if lg > t.updateRatioHigh {
+            let lg = log10(stats.updateRatio), low = log10(t.updateRatioLow), high = log10(t.updateRatioHigh)
+            let band = "healthy band \(sci(t.updateRatioLow)) to \(sci(t.updateRatioHigh)) (docs/diagnostics.md)"
+            if lg > high {
                 out.append(Diagnosis(
                     code: .explodingUpdates, severity: .problem, layer: name, epoch: updates.epoch,
                     summary: "\(name): each SGD step changes the weights by a large fraction of their size; the layer is being thrown around, not trained",
-                    evidence: "log10(update ratio) \(fmt(lg)) > \(fmt(t.updateRatioHigh)) at epoch \(updates.epoch) (update ratio \(sci(stats.updateRatio)), \(band))",
+                    evidence: "log10(update ratio) \(fmt(lg)) > \(fmt(high)) at epoch \(updates.epoch) (update ratio \(sci(stats.updateRatio)), \(band))",
                     advice: "lower the learning rate; about 10^(\(fmt(lg)) - (-3)) = \(fmt(pow(10, lg + 3)))x lower puts this layer at the usual 1e-3",
-                    strength: lg - t.updateRatioHigh))
-            } else if lg < t.updateRatioLow {
+                    strength: lg - high))
+            } else if lg < low {
                 out.append(Diagnosis(
                     code: .stalledUpdates, severity: .warning, layer: name, epoch: updates.epoch,
                     summary: "\(name): each SGD step changes the weights by a negligible fraction of their size; the layer is not learning",
-                    evidence: "log10(update ratio) \(fmt(lg)) < \(fmt(t.updateRatioLow)) at epoch \(updates.epoch) (update ratio \(sci(stats.updateRatio)), \(band))",
+                    evidence: "log10(update ratio) \(fmt(lg)) < \(fmt(low)) at epoch \(updates.epoch) (update ratio \(sci(stats.updateRatio)), \(band))",
                     advice: "raise the learning rate, or check this layer's initialization scale and gradient (grad norm \(sci(stats.gradNorm)))",
-                    strength: t.updateRatioLow - lg))
+                    strength: low - lg))
             }
         }
         return out

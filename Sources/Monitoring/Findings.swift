@@ -28,10 +28,12 @@ public struct DiagnosticThresholds: Codable, Sendable, Equatable {
     /// `shortcut`: the share of the occlusion sensitivity (drop of the correct class's
     /// probability) that falls on pixels outside the object, averaged over the occluded probes.
     public var shortcutShare: Double = 0.65
-    /// The healthy band of log10(update_ratio) (an SGD step's ||delta W|| / ||W|| per parameter
-    /// layer, from metrics.jsonl's `layers`): below it `stalled_updates`, above it `exploding_updates`.
-    public var updateRatioLow: Double = -4.0
-    public var updateRatioHigh: Double = -1.5
+    /// The healthy band of update_ratio (an SGD step's ||delta W|| / ||W|| per parameter layer,
+    /// from metrics.jsonl's `layers`): below it `stalled_updates`, above it `exploding_updates`.
+    /// Measured healthy layers: 10^-3.1 to 10^-2.0; too low a learning rate: 10^-4.3 to 10^-3.2
+    /// (docs/diagnostics.md).
+    public var updateRatioLow: Double = 1e-4
+    public var updateRatioHigh: Double = 0.03
     /// `frozen_features`: a layer whose median `weight_change` since the first snapshot is below
     /// this after training (from the benchmark: too low a learning rate 0.007-0.025, healthy
     /// recipes 0.066 and up after 156 steps; the geometric middle).

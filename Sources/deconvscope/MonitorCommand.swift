@@ -49,7 +49,7 @@ struct MonitorCommand: ParsableCommand {
         let names = Set(failOn.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
         let known = Self.knownFlags.union(Self.knownCodes).union(Self.knownSeverities)
         if let bad = names.subtracting(known).sorted().first {
-            throw ValidationError("--fail-on: unknown name \"\(bad)\" (flags: \(FilterFlag.allCases.map(\.rawValue).joined(separator: ", ")); codes: \(DiagnosisCode.allCases.map(\.rawValue).joined(separator: ", ")); severities: problem, warning, info)")
+            throw ValidationError("--fail-on: unknown flag, code or severity \"\(bad)\" (flags: \(FilterFlag.allCases.map(\.rawValue).joined(separator: ", ")); codes: \(DiagnosisCode.allCases.map(\.rawValue).joined(separator: ", ")); severities: problem, warning, info)")
         }
         return names
     }

@@ -57,10 +57,10 @@ struct DiagnosticOptions: ParsableArguments {
     @Option(help: ArgumentHelp("shortcut: the share of the occlusion sensitivity that falls on pixels outside the object, above which the network is said to key on something else (a marker, a border).", valueName: "share"))
     var shortcutShare: Double = DiagnosticThresholds().shortcutShare
 
-    @Option(help: ArgumentHelp("Healthy band of log10(update ratio) per layer (from metrics.jsonl's layers): below it stalled_updates.", valueName: "log10"))
+    @Option(help: ArgumentHelp("Healthy band of a layer's update ratio (one SGD step's |dW| / |W|, from metrics.jsonl's layers; about 1e-3 is healthy): below this, stalled_updates.", valueName: "ratio"))
     var updateRatioLow: Double = DiagnosticThresholds().updateRatioLow
 
-    @Option(help: ArgumentHelp("Above it exploding_updates.", valueName: "log10"))
+    @Option(help: ArgumentHelp("Above this update ratio, exploding_updates.", valueName: "ratio"))
     var updateRatioHigh: Double = DiagnosticThresholds().updateRatioHigh
 
     @Option(help: ArgumentHelp("projection_grid: energy of the projections of the layer above a strided conv at multiples of 1/stride, over their neighbouring frequencies, above which the stride leaves a grid (about 1 without one).", valueName: "ratio"))
@@ -83,8 +83,8 @@ struct DiagnosticOptions: ParsableArguments {
         }
         guard frozenChange >= 0, frozenChange.isFinite else { throw ValidationError("--frozen-change must be a number of at least 0") }
         guard projectionGrid >= 0, projectionGrid.isFinite else { throw ValidationError("--projection-grid must be a number of at least 0") }
-        guard updateRatioLow.isFinite, updateRatioHigh.isFinite, updateRatioLow < updateRatioHigh else {
-            throw ValidationError("--update-ratio-low must be below --update-ratio-high")
+        guard updateRatioLow > 0, updateRatioHigh.isFinite, updateRatioLow < updateRatioHigh else {
+            throw ValidationError("--update-ratio-low and --update-ratio-high must be positive, the low one below the high one")
         }
         guard occlusionImages >= 0 else { throw ValidationError("--occlusion-images must be at least 0") }
         if let s = occlusionSize { guard s >= 1 else { throw ValidationError("--occlusion-size must be at least 1") } }

@@ -367,7 +367,7 @@ final class ReportingTests: XCTestCase {
         XCTAssertTrue(reason.contains("fired on 0 of 8 probes"), reason)
         let f3 = try XCTUnwrap(page.first("figure", id: "f3"))
         let reasons3 = try XCTUnwrap(f3.first("ul", class: "reasons")).allText
-        XCTAssertTrue(reasons3.contains("alias energy 65.0% > 50%"), reasons3)
+        XCTAssertTrue(reasons3.contains("low-band ratio 0.05 < 0.1 (white noise 1)"), reasons3)
         // RMS 0.5 against 5 x the upper median of (0.05, 0.06, 0.07, 0.5) = 0.35.
         XCTAssertTrue(reasons3.contains("weight RMS 0.5 > 5 \u{00D7} median 0.07 = 0.35"), reasons3)
         XCTAssertNil(try XCTUnwrap(page.first("figure", id: "f0")).first("ul", class: "reasons"))
@@ -399,7 +399,7 @@ final class ReportingTests: XCTestCase {
         XCTAssertTrue(root.first("section", id: "configuration")!.allText.contains("learning rate"))
         XCTAssertTrue(root.first("section", id: "audits")!.allText.contains("use 4 & 2"))
         let howto = root.first("section", id: "howto")!.allText
-        for words in ["unpool", "switches", "rectif", "transposed", "128 + 127", "\u{03C4} = 0.025", "50%", "0.05 \u{00D7}", "5 \u{00D7}"] {
+        for words in ["unpool", "switches", "rectif", "transposed", "128 + 127", "\u{03C4} = 0.025", "0.1 \u{00D7} white noise", "0.05 \u{00D7}", "5 \u{00D7}"] {
             XCTAssertTrue(howto.contains(words), "how to read this lacks \(words)")
         }
         XCTAssertTrue(text.contains("finished"))
