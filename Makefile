@@ -15,7 +15,7 @@ RELEASE_FLAGS ?= $(CPU_FLAGS)
 DEMO_RUN    ?= demo
 DEMO_FLAGS  ?= --model zf-fmnist --max-filter-rms 0.1 --first-conv-init-std 0.01 --epochs 3 --snapshot-epochs 0,1,2,3 --train-limit 30000 --run $(DEMO_RUN)
 
-.PHONY: all deps pydeps build release test demo colour-demo bench fuzz clean help
+.PHONY: all deps pydeps build release test demo colour-demo bench doctor fuzz clean help
 
 all: release
 
@@ -23,6 +23,7 @@ help:
 	@echo "make demo    install what is missing, build in release, train zf-fmnist on Fashion-MNIST, write the report"
 	@echo "make colour-demo  tint Fashion-MNIST per class into a folder of RGB PNGs, train docs/zf-colour.json on it, write the report"
 	@echo "make test    the full test suite (installs h5py, onnx and onnxruntime from PyPI for the independent-reader tests)"
+	@echo "make doctor  short runs with known causes (too high / low lr, aliasing, a checkerboard filter, a marker shortcut, a healthy recipe): expected cause, diagnoses found, pass/fail"
 	@echo "make bench   release benchmarks: sgemm peak, training images/s, monitor seconds per snapshot, memory"
 	@echo "make fuzz    libFuzzer on each file parser (idx cifar png model-json snapshot onnx), FUZZ_SECONDS=600 each, one after another"
 	@echo "make clean   remove build products (keeps Checkpoints/ and Reports/)"
@@ -74,6 +75,10 @@ colour-demo: release
 
 bench: release
 	.build/release/deconvscope-bench
+
+# The doctor's benchmark (docs/diagnostics.md): each case trains for well under a minute in release.
+doctor: release pydeps
+	docs/doctor/run.sh $(CURDIR)/$(BIN_RELEASE) $(CURDIR)/.build/doctor
 
 # libFuzzer targets live in their own package (Tests/Fuzz): libFuzzer brings `main`, so they link
 # only with --sanitize=fuzzer. Seeds are valid small files written by our own writers (fuzz-seeds,

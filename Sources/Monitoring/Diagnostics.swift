@@ -21,19 +21,20 @@ public enum Diagnostics {
 
         // The spectra (each filter's, and each of its top-k projections') are most of the work:
         // one filter per thread at a time, each result computed as on one thread.
-        var spectra = [(block: Double, conv: Double, projections: Double)](repeating: (0, 0, 0), count: f)
+        var spectra = [(alias: Double, lowBand: Double, projections: Double)](repeating: (0, 0, 0), count: f)
         spectra.withUnsafeMutableBufferPointer { out in
             let results = out.baseAddress!
             parallelFor(f) { o in
-                let aliases = Spectrum.energiesAboveNyquist(layer.weight.data[(o * per)..<((o + 1) * per)], channels: inChannels,
-                                                            kernel: layer.kernel, strides: [layer.samplingStride, layer.convStride])
+                let filter = layer.weight.data[(o * per)..<((o + 1) * per)]
+                let alias = Spectrum.energiesAboveNyquist(filter, channels: inChannels, kernel: layer.kernel, strides: [layer.samplingStride])[0]
+                let lowBand = Spectrum.lowBandRatio(Array(filter), channels: inChannels, kernel: layer.kernel, stride: layer.samplingStride)
                 var hf = 0.0
                 for j in 0..<layer.top[o].count {
                     let start = (o * layer.k + j) * imageSize
                     hf += Spectrum.highFrequencyShare(layer.projections.data[start..<(start + imageSize)],
                                                       channels: imageShape[0], height: imageShape[1], width: imageShape[2])
                 }
-                results[o] = (aliases[0], aliases[1], hf / Double(max(1, layer.top[o].count)))
+                results[o] = (alias, lowBand, hf / Double(max(1, layer.top[o].count)))
             }
         }
 
@@ -41,8 +42,7 @@ public enum Diagnostics {
         for o in 0..<f {
             let fire = layer.fireRate(o)
             let score = layerMean > 0 ? Double(layer.meanActivation[o]) / layerMean : 0
-            let (aliasBlock, aliasConv, hf) = spectra[o]
-            let alias = thresholds.aliasSampling == .conv ? aliasConv : aliasBlock
+            let (aliasEnergy, lowBand, hf) = spectra[o]
             var change: Double? = nil
             if let initial, initial.weight.shape == layer.weight.shape {
                 // Distance between the filter's unit-norm pattern now and at the first snapshot:
@@ -54,19 +54,21 @@ public enum Diagnostics {
                 }
                 change = now > 0 && then > 0 ? (max(0, 2 - 2 * dot / (now * then).squareRoot())).squareRoot() : nil
             }
-            var flags: [String] = []
-            if fire == 0 { flags.append("dead") } else if score <= thresholds.dormantTau { flags.append("dormant") }
-            if alias > thresholds.aliasedEnergy { flags.append("aliased") }
-            if Double(rms[o]) < thresholds.collapsedRMS * medianRMS { flags.append("collapsed") }
-            if Double(rms[o]) > thresholds.dominantRMS * medianRMS { flags.append("dominant") }
+            var flags: [FilterFlag] = []
+            if fire == 0 { flags.append(.dead) } else if score <= thresholds.dormantTau { flags.append(.dormant) }
+            // A dead or collapsed filter's pattern reaches no output: nothing of it is folded back.
+            let collapsed = Double(rms[o]) < thresholds.collapsedRMS * medianRMS
+            if lowBand < thresholds.aliasedLowBand && fire > 0 && !collapsed { flags.append(.aliased) }
+            if collapsed { flags.append(.collapsed) }
+            if Double(rms[o]) > thresholds.dominantRMS * medianRMS { flags.append(.dominant) }
             filters.append(FilterFindings(index: o, maxActivation: layer.maxActivation(o), meanActivation: layer.meanActivation[o],
-                                          fireRate: fire, dormancyScore: score, weightRMS: rms[o], aliasEnergy: alias,
-                                          aliasEnergyBlock: aliasBlock, weightChange: change, projectionHighFrequency: hf, flags: flags))
+                                          fireRate: fire, dormancyScore: score, weightRMS: rms[o], aliasEnergy: aliasEnergy,
+                                          aliasLowBand: lowBand, weightChange: change, projectionHighFrequency: hf, flags: flags))
         }
-        func flagged(_ flag: String) -> [Int] { filters.filter { $0.flags.contains(flag) }.map(\.index) }
-        return LayerFindings(name: layer.name, deadFilters: flagged("dead"), dormantFilters: flagged("dormant"),
-                             aliasedFilters: flagged("aliased"), collapsedFilters: flagged("collapsed"),
-                             dominantFilters: flagged("dominant"),
+        func flagged(_ flag: FilterFlag) -> [Int] { filters.filter { $0.flags.contains(flag) }.map(\.index) }
+        return LayerFindings(name: layer.name, deadFilters: flagged(.dead), dormantFilters: flagged(.dormant),
+                             aliasedFilters: flagged(.aliased), collapsedFilters: flagged(.collapsed),
+                             dominantFilters: flagged(.dominant),
                              medianWeightChange: initial == nil ? nil : Convergence.median(filters.compactMap(\.weightChange)),
                              filters: filters)
     }

@@ -8,14 +8,12 @@ public struct DiagnosticThresholds: Codable, Sendable, Equatable {
     /// ICML 2023): a filter whose mean activation is at most tau times its layer's average filter
     /// is dormant. 0.025 is the paper's setting for ReLU networks.
     public var dormantTau: Double = 0.025
-    /// A filter is aliased when more than this share of its spectral energy lies above the
-    /// Nyquist frequency of the sampling after it.
-    public var aliasedEnergy: Double = 0.5
-    /// Which sampling the aliasing flag uses: `conv` (the conv's own stride: linear subsampling,
-    /// where the Nyquist argument is exact) or `block` (conv stride times its pooling strides).
-    /// With `block`, every 5x5 filter of both presets, random init included, exceeds 0.5
-    /// (measured), so the flag would carry no information; `conv` is the default.
-    public var aliasSampling: AliasSampling = .conv
+    /// A filter is aliased when it keeps less than this fraction of white noise's share of energy
+    /// at frequencies its block's sampling (conv stride times pooling strides) represents
+    /// (`Spectrum.lowBandRatio`): its pattern lives where the sampling folds it back. Random filters
+    /// sit near 1 and smooth learned ones above; 0.1 is from the doctor's benchmark
+    /// (docs/diagnostics.md).
+    public var aliasedLowBand: Double = 0.1
     /// Weight RMS below this fraction of the layer's median filter RMS: the filter collapsed.
     public var collapsedRMS: Double = 0.05
     /// Weight RMS above this multiple of the layer's median: the filter dominates its layer
@@ -25,16 +23,54 @@ public struct DiagnosticThresholds: Codable, Sendable, Equatable {
     /// first snapshot is still mostly its random initialization: its features are random
     /// projections, and "settled" only means "never left the start".
     public var barelyMoved: Double = 0.2
+    /// `dead_filters` is a problem when at least this share of a layer's maps is dead (any dead
+    /// map below it is an info).
+    public var deadShare: Double = 0.25
+    /// `shortcut`: the share of the occlusion sensitivity (drop of the correct class's
+    /// probability) that falls on pixels outside the object, averaged over the occluded probes.
+    public var shortcutShare: Double = 0.65
+    /// The healthy band of update_ratio (an SGD step's ||delta W|| / ||W|| per parameter layer,
+    /// from metrics.jsonl's `layers`): below it `stalled_updates`, above it `exploding_updates`.
+    /// Measured healthy layers: 10^-3.1 to 10^-2.0; too low a learning rate: 10^-4.3 to 10^-3.2
+    /// (docs/diagnostics.md).
+    public var updateRatioLow: Double = 1e-4
+    public var updateRatioHigh: Double = 0.03
+    /// `frozen_features`: a layer whose median `weight_change` since the first snapshot is below
+    /// this after training (from the benchmark: too low a learning rate 0.007-0.025, healthy
+    /// recipes 0.066 and up after 156 steps; the geometric middle).
+    public var frozenChange: Double = 0.04
+    /// `projection_grid`: `ProjectionGrid.ratio` above this (benchmark: 7x7/2 1.3-1.5, 11x11/4 2.2-2.5).
+    public var projectionGrid: Double = 1.8
+    /// `not_learning`: test accuracy below this multiple of chance (1 / classes) after training.
+    public var chanceMultiple: Double = 1.5
     public init() {}
 
     enum CodingKeys: String, CodingKey {
-        case dormantTau = "dormant_tau", aliasedEnergy = "aliased_energy", aliasSampling = "alias_sampling"
+        case dormantTau = "dormant_tau", aliasedLowBand = "aliased_low_band"
         case collapsedRMS = "collapsed_rms", dominantRMS = "dominant_rms", barelyMoved = "barely_moved"
+        case deadShare = "dead_share", shortcutShare = "shortcut_share", chanceMultiple = "chance_multiple"
+        case updateRatioLow = "update_ratio_low", updateRatioHigh = "update_ratio_high"
+        case frozenChange = "frozen_change", projectionGrid = "projection_grid"
     }
-}
 
-public enum AliasSampling: String, Codable, Sendable, CaseIterable {
-    case conv, block
+    /// A findings.json written before a threshold existed (e.g. `aliased_low_band`) still loads:
+    /// missing keys take their defaults.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = DiagnosticThresholds()
+        dormantTau = try c.decodeIfPresent(Double.self, forKey: .dormantTau) ?? d.dormantTau
+        aliasedLowBand = try c.decodeIfPresent(Double.self, forKey: .aliasedLowBand) ?? d.aliasedLowBand
+        collapsedRMS = try c.decodeIfPresent(Double.self, forKey: .collapsedRMS) ?? d.collapsedRMS
+        dominantRMS = try c.decodeIfPresent(Double.self, forKey: .dominantRMS) ?? d.dominantRMS
+        barelyMoved = try c.decodeIfPresent(Double.self, forKey: .barelyMoved) ?? d.barelyMoved
+        deadShare = try c.decodeIfPresent(Double.self, forKey: .deadShare) ?? d.deadShare
+        shortcutShare = try c.decodeIfPresent(Double.self, forKey: .shortcutShare) ?? d.shortcutShare
+        updateRatioLow = try c.decodeIfPresent(Double.self, forKey: .updateRatioLow) ?? d.updateRatioLow
+        updateRatioHigh = try c.decodeIfPresent(Double.self, forKey: .updateRatioHigh) ?? d.updateRatioHigh
+        frozenChange = try c.decodeIfPresent(Double.self, forKey: .frozenChange) ?? d.frozenChange
+        projectionGrid = try c.decodeIfPresent(Double.self, forKey: .projectionGrid) ?? d.projectionGrid
+        chanceMultiple = try c.decodeIfPresent(Double.self, forKey: .chanceMultiple) ?? d.chanceMultiple
+    }
 }
 
 /// Measurements and flags of one filter in one snapshot.
@@ -47,26 +83,27 @@ public struct FilterFindings: Codable, Sendable, Equatable {
     /// Mean activation over the layer's average mean activation (the tau-dormant score).
     public var dormancyScore: Double
     public var weightRMS: Float
-    /// Share of the filter's spectral energy above the Nyquist frequency of the sampling the
-    /// aliasing flag uses (see `DiagnosticThresholds.aliasSampling`).
+    /// Share of the filter's spectral energy above the Nyquist frequency of its block's sampling
+    /// (conv stride times pooling strides). White noise already has 1 - 1/s^2 of it, so this is
+    /// shown, not flagged on.
     public var aliasEnergy: Double
-    /// The same share for the block's sampling (conv stride times pooling strides).
-    public var aliasEnergyBlock: Double
+    /// `Spectrum.lowBandRatio` under the block's sampling: what the `aliased` flag compares with
+    /// `DiagnosticThresholds.aliasedLowBand` (nil in findings written before it existed).
+    public var aliasLowBand: Double?
     /// || W/|W| - W_first/|W_first| || against the earliest monitored snapshot: how far training has
     /// moved the filter's pattern from where it started, ignoring its scale (0 = same pattern,
     /// sqrt(2) = orthogonal; nil until there are two snapshots).
     public var weightChange: Double?
     /// Mean high-frequency share of its top projections: the aliasing evidence in the data.
     public var projectionHighFrequency: Double
-    /// Any of: dead, dormant, aliased, collapsed, dominant.
-    public var flags: [String]
+    public var flags: [FilterFlag]
 
     enum CodingKeys: String, CodingKey {
         case index, flags
         case maxActivation = "max_activation", meanActivation = "mean_activation", fireRate = "fire_rate"
         case dormancyScore = "dormancy_score", weightRMS = "weight_rms", aliasEnergy = "alias_energy"
         case projectionHighFrequency = "projection_high_frequency"
-        case aliasEnergyBlock = "alias_energy_block", weightChange = "weight_change"
+        case aliasLowBand = "alias_low_band", weightChange = "weight_change"
     }
 }
 
@@ -152,9 +189,12 @@ public struct Findings: Codable, Sendable {
     public var deaths: [String: [DeathRecord]]
     /// Why the curves are missing, when they are.
     public var metricsNote: String?
+    /// The newest snapshot's diagnoses, most important first (absent in findings written before
+    /// diagnoses existed).
+    public var diagnoses: [Diagnosis]?
 
     enum CodingKeys: String, CodingKey {
-        case run, probes, top, epochs, status, updated, data, model, audits, thresholds, configuration, metrics, convergence, deaths
+        case run, probes, top, epochs, status, updated, data, model, audits, thresholds, configuration, metrics, convergence, deaths, diagnoses
         case convergenceThresholds = "convergence_thresholds"
         case classNames = "class_names", inputShape = "input_shape", monitoredLayers = "monitored_layers", metricsNote = "metrics_note"
     }

@@ -298,6 +298,22 @@ public final class Monitor {
         let deaths = Dictionary(uniqueKeysWithValues: order.map { ($0, DeathRecord.history(layer: $0, epochs: epochs)) })
         let probeInfo = try? ProbeFile.read(from: probesPath)
         let current = (try? run.readConfig()) ?? config   // status changes while a run trains
+        var shortcut: ShortcutMeasurement? = nil
+        if let newest = analyses.last, !newest.occlusion.isEmpty, let pixels = probeInfo?.pixels {
+            shortcut = Shortcut.measure(maps: newest.occlusion, pixels: pixels, size: newest.occlusionSize, stride: newest.occlusionStride)
+        }
+        var grids: [GridMeasurement] = []
+        if let newest = analyses.last {
+            for (below, above) in zip(newest.layers, newest.layers.dropFirst()) where below.convStride >= 2 {
+                if let r = ProjectionGrid.ratio(above.projections, period: below.convStride) {
+                    grids.append(GridMeasurement(layer: below.name, above: above.name, stride: below.convStride, ratio: r))
+                }
+            }
+        }
+        let diagnoses = Diagnose.run(Diagnose.Inputs(
+            epochs: epochs, metrics: metrics, updates: UpdateStatsReader.newest(metricsPath: run.metricsPath),
+            shortcut: shortcut, grids: grids, classes: network.spec.classes,
+            failure: current?.status == .failed ? current?.message : nil, thresholds: options.thresholds))
         let findings = Findings(
             run: run.name, probes: probeInfo?.labels.count ?? 0, top: options.top, epochs: epochs,
             status: current?.status.rawValue ?? "snapshots only",
@@ -306,7 +322,8 @@ public final class Monitor {
             model: Diagnostics.modelTable(network), audits: Diagnostics.audit(network), thresholds: options.thresholds,
             configuration: current, metrics: metrics, convergence: convergence, convergenceThresholds: options.convergence,
             deaths: deaths,
-            metricsNote: metrics.isEmpty ? "This run directory has no metrics.jsonl (its snapshots were not written by `deconvscope train`), so there are no training curves." : nil)
+            metricsNote: metrics.isEmpty ? "This run directory has no metrics.jsonl (its snapshots were not written by `deconvscope train`), so there are no training curves." : nil,
+            diagnoses: diagnoses)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try PhaseTimings.measure("findings.json write") { try AtomicFile.write(try encoder.encode(findings), to: findingsPath) }

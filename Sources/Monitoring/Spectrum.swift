@@ -165,6 +165,30 @@ public enum Spectrum {
         return total > 0 ? above / total : 0
     }
 
+    /// How much of a filter's energy stays at frequencies a sampling stride `s` represents
+    /// (|f_y| and |f_x| at most 1/(2s) cycles per pixel), relative to white noise of the same size:
+    /// 1 for a random (white) filter on average, above 1 for a smooth filter, near 0 for a filter
+    /// whose pattern the sampling folds back (a checkerboard under stride 2 keeps about 1% of
+    /// noise's share). The white-noise share is the fraction of the zero-padded DFT grid inside
+    /// the band, since white noise's expected power is flat over that grid.
+    ///
+    /// The ratio, unlike the share above Nyquist, does not call every random filter aliased: under
+    /// stride 8 a white 11x11 filter already has 98% of its energy above Nyquist.
+    /// `filter` is (C, k, k). Stride 1 keeps every frequency: 1 by definition.
+    public static func lowBandRatio(_ filter: [Float], channels: Int, kernel: Int, stride s: Int, size: Int = 32) -> Double {
+        guard s > 1 else { return 1 }
+        let n = max(size, kernel)
+        let limit = 1.0 / (2.0 * Double(s))
+        func freq(_ u: Int) -> Double { Double(u <= n / 2 ? u : u - n) / Double(n) }
+        let inBand = (0..<n).filter { abs(freq($0)) <= limit + 1e-12 }.count
+        let noiseShare = Double(inBand * inBand) / Double(n * n)
+        let above = energyAboveNyquist(filter, channels: channels, kernel: kernel, stride: s, size: size)
+        var total = 0.0
+        for v in filter { total += Double(v) * Double(v) }
+        guard total > 0 else { return 1 }   // an all-zero filter has nothing to fold
+        return (1 - above) / noiseShare
+    }
+
     /// Share of an image's (C, H, W) energy at high frequencies (|f| >= 1/4 cycle per pixel on
     /// either axis), after removing each channel's mean: the checkerboard and stripe artifacts
     /// that uneven kernel overlap leaves in a projection. Separable DFT with precomputed twiddles.

@@ -75,7 +75,7 @@ struct EpochPage {
 
     /// One row per diagnostic, anchored by its name so the overview can link straight to it.
     private func flagTable(_ t: DiagnosticThresholds) -> Content {
-        let rows: [Node<HTML.TableContext>] = Flag.tableOrder.map { flag in
+        let rows: [Node<HTML.TableContext>] = FilterFlag.tableOrder.map { flag in
             let filters = findings.map { flag.filters(in: $0) } ?? []
             let list: [Content] = filters.map { i in
                 var numbers = ""
@@ -99,7 +99,7 @@ struct EpochPage {
     /// The Fig. 2 box of feature map `c`.
     private func figure(_ c: Int) -> Content {
         let filter = findings?.filters.first { $0.index == c }
-        let flags = filter.map(Flag.of) ?? []
+        let flags = filter.map(FilterFlag.of) ?? []
         let acts = c < analysis.top.count ? Array(analysis.responses(c)) : []
         let tiles = c < fig2.tiles.count ? fig2.tiles[c] : []
         // Only projection tiles carry a tooltip (the patch beside it shows the same activation):
@@ -154,14 +154,14 @@ struct EpochPage {
             "fires on \(Format.percent(Double(f.fireRate))) of probes",
             "max \(Format.number(f.maxActivation)), mean \(Format.number(f.meanActivation))",
             "dormancy \(Format.number(f.dormancyScore)) (flag \u{2264} \(Format.number(t.dormantTau)))",
-            "alias energy \(Format.percent(f.aliasEnergy)) (flag > \(Format.percent(t.aliasedEnergy, digits: 0)))",
-            "weight RMS \(Format.number(f.weightRMS)) (median \(Format.number(Flag.medianRMS(layerFindings))))",
+            "low-band ratio \(f.aliasLowBand.map { Format.number($0) } ?? "n/a") (flag < \(Format.number(t.aliasedLowBand)))",
+            "weight RMS \(Format.number(f.weightRMS)) (median \(Format.number(FilterFlag.medianRMS(layerFindings))))",
         ]
         if let change = f.weightChange { parts.append("moved \(Format.percent(change)) since epoch \(context.epochNumbers.first ?? 0)") }
         return .p(.class("numbers"), .txt(parts.joined(separator: " \u{00B7} ")))
     }
 
-    private func reasons(_ f: FilterFindings?, _ flags: [Flag]) -> Content {
+    private func reasons(_ f: FilterFindings?, _ flags: [FilterFlag]) -> Content {
         guard let f, let layerFindings = findings, !flags.isEmpty else { return .empty }
         return .ul(.class("reasons"), .group(flags.map { flag in
             .li(.class(flag.rawValue), .b(.txt(flag.rawValue + ": ")),

@@ -21,6 +21,7 @@ struct IndexPage {
                  .group(context.layers.flatMap { [link($0.name, to: ReportFiles.layerPage($0.slug)), .txt(" ")] }),
                  occlusionEpochs.isEmpty ? .empty : .group([.txt(" \u{00B7} "), link("occlusion sensitivity", to: OcclusionPage.fileName)]),
                  .txt(" \u{00B7} "), link("how to read this", to: "#howto")),
+            DiagnosesSection(context: context, hasOcclusion: !occlusionEpochs.isEmpty).render(),
             curves(),
             snapshots(),
             layerSummary(),
@@ -122,7 +123,7 @@ struct IndexPage {
     }
 
     /// A count that links to the flag's row on the layer's epoch page.
-    static func countCell(_ count: Int?, flag: Flag, page: String) -> Node<HTML.TableRowContext> {
+    static func countCell(_ count: Int?, flag: FilterFlag, page: String) -> Node<HTML.TableRowContext> {
         guard let count else { return .td(.class("num zero"), .txt("\u{2013}")) }
         guard count > 0 else { return .td(.class("num zero"), .txt("0")) }
         return .td(.class("num"), link("\(count)", to: page + "#" + flag.rawValue, class: "count " + flag.rawValue,
@@ -131,14 +132,14 @@ struct IndexPage {
 
     private func findingsTable() -> Content {
         let head: Node<HTML.TableContext> = .thead(.tr(.th(.txt("layer")), .th(.txt("epoch")),
-                                                        .group(Flag.tableOrder.map { .th(.class("num"), .txt($0.rawValue)) })))
+                                                        .group(FilterFlag.tableOrder.map { .th(.class("num"), .txt($0.rawValue)) })))
         var rows: [Node<HTML.TableContext>] = []
         for layer in context.layers {
             for e in context.epochs {
                 let lf = e.layers.first { $0.name == layer.name }
                 let page = ReportFiles.epochPage(layer.slug, epoch: e.epoch)
                 rows.append(.tr(.td(link(layer.name, to: ReportFiles.layerPage(layer.slug))), .td(.class("num"), link("\(e.epoch)", to: page)),
-                                .group(Flag.tableOrder.map { flag in IndexPage.countCell(lf.map { flag.filters(in: $0).count }, flag: flag, page: page) })))
+                                .group(FilterFlag.tableOrder.map { flag in IndexPage.countCell(lf.map { flag.filters(in: $0).count }, flag: flag, page: page) })))
             }
         }
         return .section(.id("findings"), .h2(.txt("Findings per layer and snapshot")),
@@ -218,7 +219,7 @@ struct IndexPage {
 
     private func howToRead() -> Content {
         let t = findings.thresholds
-        let flagItems: [Node<HTML.ListContext>] = Flag.tableOrder.map { flag in
+        let flagItems: [Node<HTML.ListContext>] = FilterFlag.tableOrder.map { flag in
             .li(.span(.class("badge \(flag.rawValue)"), .txt(flag.rawValue)), .txt(" " + flag.rule(t) + "."))
         }
         return .section(.id("howto"), .class("howto"),

@@ -45,13 +45,13 @@ struct LayerPage {
     /// Snapshot table: per epoch the flag counts, each linking to its evidence.
     private func snapshots() -> Content {
         let header: Node<HTML.TableContext> = .thead(.tr(.th(.txt("epoch")), .th(.txt("step")), .th(.txt("test accuracy")),
-                                                          .group(Flag.tableOrder.map { .th(.class("num"), .txt($0.rawValue)) }), .th(.txt("view"))))
+                                                          .group(FilterFlag.tableOrder.map { .th(.class("num"), .txt($0.rawValue)) }), .th(.txt("view"))))
         let rows: [Node<HTML.TableContext>] = context.epochs.map { e in
             let page = ReportFiles.epochPage(layer.slug, epoch: e.epoch)
             let lf = e.layers.first { $0.name == layer.name }
             return .tr(.td(.class("num"), .txt("\(e.epoch)")), .td(.class("num"), .txt("\(e.step)")),
                        .td(.class("num"), .txt(e.testAccuracy.map { Format.percent($0) } ?? "\u{2013}")),
-                       .group(Flag.tableOrder.map { flag in IndexPage.countCell(lf.map { flag.filters(in: $0).count }, flag: flag, page: page) }),
+                       .group(FilterFlag.tableOrder.map { flag in IndexPage.countCell(lf.map { flag.filters(in: $0).count }, flag: flag, page: page) }),
                        .td(link("Fig. 2 view", to: page)))
         }
         return .section(.id("snapshots"), .h2(.txt("Snapshots")), .table(header, .tbody(.group(rows))))
@@ -114,7 +114,7 @@ struct LayerPage {
                 "The learned \(filters.sheet.cellHeight)\u{00D7}\(filters.sheet.cellWidth) filters at every snapshot, each contrast-normalized on its own over all its input channels (w \u{2192} 128 + 127\u{00B7}w / max|w|; mid gray is zero). Noisy, high-frequency filters alias at a large stride; filters that stay mid gray have collapsed.")),
             grid(filters, cellClass: "w", sprite: "wt", scale: LayerPage.filterScale(filters)) { c, e, lf in
                 let f = lf?.filters.first { $0.index == c }
-                return "filter \(c), epoch \(e)" + (f.map { ": weight RMS \(Format.number($0.weightRMS)), alias energy \(Format.percent($0.aliasEnergy))" } ?? "")
+                return "filter \(c), epoch \(e)" + (f.map { ": weight RMS \(Format.number($0.weightRMS)), low-band ratio \($0.aliasLowBand.map { Format.number($0) } ?? "n/a")" } ?? "")
             })
     }
 
@@ -133,7 +133,7 @@ struct LayerPage {
                 let measured = layerFindings[i]?.filters.first { $0.index == c }
                 let placed = sprite.tiles[c][i]
                 guard placed != nil || (measured != nil && blank != nil) else { return .td(.class("missing"), .txt("\u{2013}")) }
-                let flags = measured.map(Flag.of) ?? []
+                let flags = measured.map(FilterFlag.of) ?? []
                 let cls = ([cellClass] + flags.prefix(1).map { "flag-" + $0.rawValue }).joined(separator: " ")
                 let flagText = flags.isEmpty ? "" : " \u{2014} flagged: " + flags.map(\.rawValue).joined(separator: ", ")
                 let content: Node<HTML.AnchorContext> = placed.map { .span(.group($0.attributes(sprite: spriteClass, scale: scale))) }
@@ -143,7 +143,7 @@ struct LayerPage {
                            .a(.attr("href", ReportFiles.epochPage(layer.slug, epoch: epochs[i]) + "#f\(c)"),
                               .attr("title", tip), content))
             }
-            return .tr(.th(.class("num"), .txt("\(c)"), .group((latest.map(Flag.of) ?? []).map { .span(.class("badge \($0.rawValue)"), .attr("title", "at the latest snapshot"), .txt($0.rawValue)) })),
+            return .tr(.th(.class("num"), .txt("\(c)"), .group((latest.map(FilterFlag.of) ?? []).map { .span(.class("badge \($0.rawValue)"), .attr("title", "at the latest snapshot"), .txt($0.rawValue)) })),
                        .group(cells))
         }
         return .table(.class("evolution"), head, .tbody(.group(rows)))

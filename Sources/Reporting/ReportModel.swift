@@ -35,24 +35,8 @@ enum ReportFiles {
     }
 }
 
-/// The five diagnostics, most severe first, each with the sentence that explains it and the
-/// numbers behind one filter's flag.
-enum Flag: String, CaseIterable {
-    case dead, collapsed, dormant, dominant, aliased
-
-    /// Canonical order in tables (the order of `LayerFindings`' fields).
-    static let tableOrder: [Flag] = [.dead, .dormant, .aliased, .collapsed, .dominant]
-
-    func filters(in layer: LayerFindings) -> [Int] {
-        switch self {
-        case .dead: return layer.deadFilters
-        case .dormant: return layer.dormantFilters
-        case .aliased: return layer.aliasedFilters
-        case .collapsed: return layer.collapsedFilters
-        case .dominant: return layer.dominantFilters
-        }
-    }
-
+/// How the report words each flag (the flag itself is `FilterFlag`, shared with the monitor and the CLI).
+extension FilterFlag {
     /// The rule with its threshold, as the "how to read" section and the flag tables state it.
     func rule(_ t: DiagnosticThresholds) -> String {
         switch self {
@@ -61,8 +45,7 @@ enum Flag: String, CaseIterable {
         case .dormant:
             return "dormancy score (its mean activation / the layer's average mean activation) \u{2264} \u{03C4} = \(Format.number(t.dormantTau)) (Sokar et al. 2023), while still firing on some probe"
         case .aliased:
-            let sampling = t.aliasSampling == .conv ? "the conv's own stride" : "the sampling after it (conv stride \u{00D7} pooling strides)"
-            return "more than \(Format.percent(t.aliasedEnergy, digits: 0)) of the filter's spectral energy lies above the Nyquist frequency of \(sampling): its fine detail folds into coarse patterns"
+            return "the filter keeps less than \(Format.number(t.aliasedLowBand)) \u{00D7} white noise's share of its energy at frequencies its block's sampling (conv stride \u{00D7} pooling strides) represents: its pattern lives where the sampling folds it back into coarse, false patterns"
         case .collapsed:
             return "weight RMS < \(Format.number(t.collapsedRMS)) \u{00D7} the layer's median filter RMS: the filter has shrunk to nothing"
         case .dominant:
@@ -72,14 +55,14 @@ enum Flag: String, CaseIterable {
 
     /// The measured number against the threshold for one filter.
     func evidence(_ f: FilterFindings, layer: LayerFindings, thresholds t: DiagnosticThresholds, probes: Int) -> String {
-        let median = Flag.medianRMS(layer)
+        let median = FilterFlag.medianRMS(layer)
         switch self {
         case .dead:
             return "fired on \(Int((Double(f.fireRate) * Double(probes)).rounded())) of \(probes) probes (fire rate \(Format.percent(Double(f.fireRate)))); max activation \(Format.number(f.maxActivation))"
         case .dormant:
             return "dormancy score \(Format.number(f.dormancyScore)) \u{2264} \u{03C4} \(Format.number(t.dormantTau)); mean activation \(Format.number(f.meanActivation))"
         case .aliased:
-            return "alias energy \(Format.percent(f.aliasEnergy)) > \(Format.percent(t.aliasedEnergy, digits: 0)); high-frequency share of its projections \(Format.percent(f.projectionHighFrequency))"
+            return "low-band ratio \(f.aliasLowBand.map { Format.number($0) } ?? "n/a") < \(Format.number(t.aliasedLowBand)) (white noise 1); energy above the block's Nyquist \(Format.percent(f.aliasEnergy)); high-frequency share of its projections \(Format.percent(f.projectionHighFrequency))"
         case .collapsed:
             return "weight RMS \(Format.number(f.weightRMS)) < \(Format.number(t.collapsedRMS)) \u{00D7} median \(Format.number(median)) = \(Format.number(t.collapsedRMS * median))"
         case .dominant:
@@ -93,10 +76,6 @@ enum Flag: String, CaseIterable {
         return rms.isEmpty ? 0 : rms[rms.count / 2]
     }
 
-    /// Flags of one filter, most severe first (unknown flag names are ignored).
-    static func of(_ filter: FilterFindings) -> [Flag] {
-        Flag.allCases.filter { filter.flags.contains($0.rawValue) }
-    }
 }
 
 /// What the pages know about one monitored layer.

@@ -14,6 +14,8 @@ enum Stylesheet {
     code, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 0.92em; }
     .subtitle, .muted, footer { color: var(--muted); }
     .crumbs { font-size: 0.9em; color: var(--muted); }
+    ol.diagnoses li { margin: 6px 0; } .severity { color: #fff; padding: 0 6px; border-radius: 3px; font-weight: 600; }
+    .severity.problem { background: var(--dead); } .severity.warning { background: var(--dormant); } .severity.info { background: var(--dominant); }
     .note { background: var(--shade); border-left: 3px solid var(--rule); padding: 6px 10px; }
     .warning { background: #fff4e5; border-left: 3px solid #d9822b; padding: 6px 10px; }
     footer { margin-top: 3em; font-size: 0.85em; border-top: 1px solid var(--rule); }

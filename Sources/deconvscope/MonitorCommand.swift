@@ -32,7 +32,7 @@ struct MonitorCommand: ParsableCommand {
     @OptionGroup(title: "Data (for snapshot folders without run.json)") var dataOptions: DataOptions
     @OptionGroup(title: "Diagnostics") var diagnostics: DiagnosticOptions
 
-    @Option(help: ArgumentHelp("Exit with status 3 when any filter of the newest snapshot carries one of these flags (comma-separated: dead, dormant, aliased, collapsed, dominant), after writing everything.", valueName: "flags"))
+    @Option(help: ArgumentHelp("Exit with status 3, after writing everything, when any filter of the newest snapshot carries one of these flags (dead, dormant, aliased, collapsed, dominant) or the newest snapshot has a diagnosis with one of these codes (e.g. dead_filters, frozen_features, aliasing, shortcut, diverged; docs/report-data.md lists them), or one of this severity (problem, warning, info). Comma-separated.", valueName: "names"))
     var failOn: String?
 
     @Flag(help: "Reprocess every snapshot; by default only snapshots without up-to-date report data are processed.") var force = false
@@ -65,15 +65,18 @@ struct MonitorCommand: ParsableCommand {
         return Normalization(mean: m, std: sd)
     }
 
-    static let knownFlags: Set<String> = ["dead", "dormant", "aliased", "collapsed", "dominant"]
+    static let knownFlags = Set(FilterFlag.allCases.map(\.rawValue))
+    static let knownCodes = Set(DiagnosisCode.allCases.map(\.rawValue))
+    static let knownSeverities = Set(Severity.allCases.map(\.rawValue))
 
     func failOnFlags() throws -> Set<String>? {
         guard let failOn else { return nil }
-        let flags = Set(failOn.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
-        if let bad = flags.subtracting(Self.knownFlags).first {
-            throw ValidationError("--fail-on: unknown flag \"\(bad)\" (known: \(Self.knownFlags.sorted().joined(separator: ", ")))")
+        let names = Set(failOn.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+        let known = Self.knownFlags.union(Self.knownCodes).union(Self.knownSeverities)
+        if let bad = names.subtracting(known).sorted().first {
+            throw ValidationError("--fail-on: unknown flag, code or severity \"\(bad)\" (flags: \(FilterFlag.allCases.map(\.rawValue).joined(separator: ", ")); codes: \(DiagnosisCode.allCases.map(\.rawValue).joined(separator: ", ")); severities: problem, warning, info)")
         }
-        return flags
+        return names
     }
 
     func validate() throws {
@@ -128,6 +131,9 @@ struct MonitorCommand: ParsableCommand {
             }
             if let note = monitor.normalizationNote { print("note: \(note)") }
             for e in findings.epochs { print("epoch \(e.epoch)  " + flagSummary(e)) }
+            for d in findings.diagnoses ?? [] {
+                print("\(d.severity.rawValue): \(d.code.rawValue)\(d.layer.map { " (" + $0 + ")" } ?? ""): \(d.summary)")
+            }
             var index = try ReportWriter.write(reportDirectory: reportDir)
             print("report: \(index)")
             if watch {
@@ -157,7 +163,13 @@ struct MonitorCommand: ParsableCommand {
                 throw ExitCode(1)
             }
             if let flags = try failOnFlags(), let newest = findings.epochs.last {
-                let hits = newest.layers.flatMap { l in l.filters.filter { !Set($0.flags).isDisjoint(with: flags) }.map { "\(l.name)#\($0.index)" } }
+                let hits = newest.layers.flatMap { l in l.filters.filter { !Set($0.flags.map(\.rawValue)).isDisjoint(with: flags) }.map { "\(l.name)#\($0.index)" } }
+                let diagnoses = (findings.diagnoses ?? []).filter { flags.contains($0.code.rawValue) || flags.contains($0.severity.rawValue) }
+                if let first = diagnoses.first {
+                    let more = diagnoses.count > 1 ? " (and \(diagnoses.count - 1) more)" : ""
+                    FileHandle.standardError.write(Data("error: epoch \(first.epoch): \(first.severity.rawValue) \(first.code.rawValue)\(first.layer.map { " in " + $0 } ?? ""): \(first.summary)\(more)\n".utf8))
+                    throw ExitCode(3)
+                }
                 if !hits.isEmpty {
                     FileHandle.standardError.write(Data("error: epoch \(newest.epoch): \(hits.count) filters flagged \(flags.sorted().joined(separator: "/")): \(hits.prefix(12).joined(separator: " "))\(hits.count > 12 ? " ..." : "")\n".utf8))
                     throw ExitCode(3)

@@ -51,6 +51,17 @@ final class CLIEndToEndTests: XCTestCase {
         XCTAssertTrue(fail.stderr.hasPrefix("error: epoch 2: ") && fail.stderr.contains("conv1#0"), fail.stderr)
         XCTAssertTrue(fail.stdout.contains("report: "), "the report is written before failing")
         assertOneLineError(try CLI.run(["monitor", "Checkpoints/e2e", "--fail-on", "sleepy"], in: dir), contains: "unknown flag")
+        // --fail-on takes diagnosis codes too. A frozen-change threshold above sqrt(2) (orthogonal
+        // patterns) calls every layer frozen, whatever training produced.
+        XCTAssertNotNil(findings["diagnoses"] as? [[String: Any]], "findings.json carries diagnoses")
+        let frozen = try CLI.run(["monitor", "Checkpoints/e2e", "--probes", "32", "--top", "4", "--fail-on", "frozen_features",
+                                  "--frozen-change", "2"], in: dir)
+        XCTAssertEqual(frozen.status, 3, frozen.stderr)
+        XCTAssertTrue(frozen.stderr.hasPrefix("error: epoch 2: problem frozen_features in conv"), frozen.stderr)
+        XCTAssertTrue(frozen.stdout.contains("problem: frozen_features (conv1)"), "the diagnoses are printed: \(frozen.stdout)")
+        let calm = try CLI.run(["monitor", "Checkpoints/e2e", "--probes", "32", "--top", "4", "--fail-on", "shortcut,diverged",
+                                "--shortcut-share", "1"], in: dir)
+        XCTAssertEqual(calm.status, 0, calm.stderr)
 
         // --resume keeps the stored configuration: changing a hyperparameter is refused, and the
         // continued run uses batch size 64 and 512 images from run.json (8 steps per epoch).

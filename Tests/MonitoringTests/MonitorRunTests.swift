@@ -3,7 +3,9 @@ import Foundation
 import Tensors
 import Layers
 import Snapshots
+import Datasets
 import Training
+import Runs
 import Datasets
 import Runs
 @testable import Monitoring

@@ -1,7 +1,9 @@
 import XCTest
 import Tensors
 import Layers
+import Datasets
 import Training
+import Runs
 import Datasets
 import Runs
 @testable import Monitoring

@@ -1,4 +1,5 @@
 import Datasets
+import Training
 import Runs
 import Foundation
 import Tensors
@@ -25,6 +26,9 @@ struct FixtureSpec {
     var layers: [(name: String, filters: Int, rf: Int, kernel: Int)] = [("conv1", 4, 6, 5), ("conv2", 4, 16, 3)]
     var epochs = [0, 1, 3]
     var withMetrics = true
+    /// Diagnoses at the newest snapshot, one of each kind of evidence link; false writes a
+    /// findings.json as monitors before diagnoses did (no `diagnoses` key).
+    var withDiagnoses = true
     /// Occlusion maps for the first 3 probes at every snapshot (square 4 px, stride 4: a 3x3 grid on 12x12).
     var occlusion = true
 }
@@ -133,19 +137,19 @@ struct Fixture {
                     samplingStride: 2 * (li + 1), convStride: 1, kernel: l.kernel))
                 // Measurements consistent with the flags under the default thresholds.
                 let filters = (0..<f).map { o in
-                    let fl = flags(layer: li, epoch: epoch, filter: o)
+                    let fl: [FilterFlag] = flags(layer: li, epoch: epoch, filter: o).compactMap { FilterFlag(rawValue: $0) }
                     return FilterFindings(index: o, maxActivation: top[o][0].value, meanActivation: Float(o) * 0.5 + 1,
-                                          fireRate: fl.contains("dead") ? 0 : 0.75,
-                                          dormancyScore: fl.contains("dormant") ? 0.01 : 0.5 + Double(o) * 0.2,
-                                          weightRMS: fl.contains("dominant") ? 0.5 : fl.contains("collapsed") ? 0.001 : 0.05 + Float(o) * 0.01,
-                                          aliasEnergy: fl.contains("aliased") ? 0.65 : 0.2 + Double(o) * 0.05,
-                                          aliasEnergyBlock: 0.8, weightChange: epoch == spec.epochs[0] ? nil : 0.1 * Double(o + 1),
+                                          fireRate: fl.contains(.dead) ? 0 : 0.75,
+                                          dormancyScore: fl.contains(.dormant) ? 0.01 : 0.5 + Double(o) * 0.2,
+                                          weightRMS: fl.contains(.dominant) ? 0.5 : fl.contains(.collapsed) ? 0.001 : 0.05 + Float(o) * 0.01,
+                                          aliasEnergy: 0.8,
+                                          aliasLowBand: fl.contains(.aliased) ? 0.05 : 0.5 + Double(o) * 0.1, weightChange: epoch == spec.epochs[0] ? nil : 0.1 * Double(o + 1),
                                           projectionHighFrequency: 0.3, flags: fl)
                 }
-                func with(_ flag: String) -> [Int] { filters.filter { $0.flags.contains(flag) }.map(\.index) }
-                layerFindings.append(LayerFindings(name: l.name, deadFilters: with("dead"), dormantFilters: with("dormant"),
-                                                   aliasedFilters: with("aliased"), collapsedFilters: with("collapsed"),
-                                                   dominantFilters: with("dominant"),
+                func with(_ flag: FilterFlag) -> [Int] { filters.filter { $0.flags.contains(flag) }.map(\.index) }
+                layerFindings.append(LayerFindings(name: l.name, deadFilters: with(.dead), dormantFilters: with(.dormant),
+                                                   aliasedFilters: with(.aliased), collapsedFilters: with(.collapsed),
+                                                   dominantFilters: with(.dominant),
                                                    medianWeightChange: epoch == spec.epochs[0] ? nil : 0.25, filters: filters))
                 inChannels = f
             }
@@ -217,7 +221,8 @@ struct Fixture {
             model: model, audits: [LayerAudit(layer: spec.layers[0].name, issue: "kernel 5 is not divisible by stride 2 <x>", advice: "use 4 & 2")],
             thresholds: thresholds, configuration: config, metrics: metrics,
             convergence: convergence, convergenceThresholds: ConvergenceThresholds(), deaths: deaths,
-            metricsNote: spec.withMetrics ? nil : "No metrics <here> & none")
+            metricsNote: spec.withMetrics ? nil : "No metrics <here> & none",
+            diagnoses: spec.withDiagnoses ? Fixture.diagnoses(spec) : nil)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try encoder.encode(findings).write(to: URL(fileURLWithPath: dir + "/findings.json"))
@@ -225,4 +230,16 @@ struct Fixture {
     }
 
     func remove() { try? FileManager.default.removeItem(atPath: directory) }
+
+    /// One diagnosis per evidence page, in the monitor's rank order, with markup in the text.
+    static func diagnoses(_ spec: FixtureSpec) -> [Diagnosis] {
+        let e = spec.epochs.last ?? 0, first = spec.layers[0].name
+        func d(_ code: DiagnosisCode, _ severity: Severity, _ layer: String?) -> Diagnosis {
+            Diagnosis(code: code, severity: severity, layer: layer, epoch: e, summary: "\(code.rawValue) <b>summary</b>",
+                      evidence: "evidence of \(code.rawValue) & more", advice: "advice for \(code.rawValue)")
+        }
+        return Diagnosis.ranked([d(.aliasing, .warning, first), d(.deadFilters, .problem, first), d(.diverged, .problem, nil),
+                                 d(.shortcut, .problem, nil), d(.frozenFeatures, .problem, first), d(.projectionGrid, .warning, first),
+                                 d(.stalledUpdates, .warning, "fc9"), d(.dormantFilters, .info, spec.layers.last!.name)])
+    }
 }

@@ -12,6 +12,7 @@
 // through #filePath, so they need no resource declaration in Package.swift.
 import XCTest
 import Datasets
+import Training
 import Runs
 import Foundation
 @testable import Reporting

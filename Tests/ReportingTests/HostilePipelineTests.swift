@@ -2,6 +2,7 @@ import Foundation
 import ImageIO
 import XCTest
 import Datasets
+import Training
 import Runs
 
 /// Hostile names through the whole pipeline, with the real `deconvscope` binary: class names from

@@ -1,11 +1,13 @@
 import XCTest
 import Datasets
+import Training
 import Runs
 import Foundation
 import Tensors
 import Layers
 import Snapshots
-import Training
+import Datasets
+import Runs
 import Monitoring
 @testable import Reporting
 

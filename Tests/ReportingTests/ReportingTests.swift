@@ -1,5 +1,6 @@
 import XCTest
 import Datasets
+import Training
 import Runs
 import Foundation
 import ImageIO
@@ -369,7 +370,7 @@ final class ReportingTests: XCTestCase {
         XCTAssertTrue(reason.contains("fired on 0 of 8 probes"), reason)
         let f3 = try XCTUnwrap(page.first("figure", id: "f3"))
         let reasons3 = try XCTUnwrap(f3.first("ul", class: "reasons")).allText
-        XCTAssertTrue(reasons3.contains("alias energy 65.0% > 50%"), reasons3)
+        XCTAssertTrue(reasons3.contains("low-band ratio 0.05 < 0.1 (white noise 1)"), reasons3)
         // RMS 0.5 against 5 x the upper median of (0.05, 0.06, 0.07, 0.5) = 0.35.
         XCTAssertTrue(reasons3.contains("weight RMS 0.5 > 5 \u{00D7} median 0.07 = 0.35"), reasons3)
         XCTAssertNil(try XCTUnwrap(page.first("figure", id: "f0")).first("ul", class: "reasons"))
@@ -401,7 +402,7 @@ final class ReportingTests: XCTestCase {
         XCTAssertTrue(root.first("section", id: "configuration")!.allText.contains("learning rate"))
         XCTAssertTrue(root.first("section", id: "audits")!.allText.contains("use 4 & 2"))
         let howto = root.first("section", id: "howto")!.allText
-        for words in ["unpool", "switches", "rectif", "transposed", "128 + 127", "\u{03C4} = 0.025", "50%", "0.05 \u{00D7}", "5 \u{00D7}"] {
+        for words in ["unpool", "switches", "rectif", "transposed", "128 + 127", "\u{03C4} = 0.025", "0.1 \u{00D7} white noise", "0.05 \u{00D7}", "5 \u{00D7}"] {
             XCTAssertTrue(howto.contains(words), "how to read this lacks \(words)")
         }
         XCTAssertTrue(text.contains("finished"))
@@ -512,5 +513,58 @@ final class ReportingTests: XCTestCase {
         XCTAssertEqual(try String(contentsOfFile: fixture.directory + "/layer-conv1.html", encoding: .utf8), before)
         let all = FileManager.default.enumerator(atPath: fixture.directory)!.compactMap { $0 as? String }
         XCTAssertEqual(all.filter { ($0 as NSString).lastPathComponent.hasPrefix(".") || $0.contains(".tmp") }, [])
+    }
+}
+
+/// The index page opens with the diagnoses; findings written before diagnoses existed still render.
+final class DiagnosesSectionTests: XCTestCase {
+    private var fixtures: [Fixture] = []
+    override func tearDown() { fixtures.forEach { $0.remove() }; fixtures = []; super.tearDown() }
+
+    private func index(_ spec: FixtureSpec) throws -> String {
+        let fixture = try Fixture.make(spec)
+        fixtures.append(fixture)
+        let path = try ReportWriter.write(reportDirectory: fixture.directory)
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        _ = try XHTML.parse(text, file: "index.html")
+        return text
+    }
+
+    func testIndexOpensWithTheRankedDiagnosesEachLinkingToItsEvidence() throws {
+        let text = try index(FixtureSpec())
+        let section = try XCTUnwrap(text.range(of: "id=\"diagnoses\""))
+        let curves = try XCTUnwrap(text.range(of: "id=\"curves\""))
+        XCTAssertLessThan(section.lowerBound, curves.lowerBound, "the diagnoses come before everything else")
+        let order = ["diverged", "shortcut", "dead_filters", "frozen_features", "stalled_updates", "aliasing", "projection_grid", "dormant_filters"]
+        let positions = order.map { code in text.range(of: ">\(code)<")?.lowerBound }
+        XCTAssertFalse(positions.contains(nil), "every code is shown: \(positions)")
+        XCTAssertEqual(positions.compactMap { $0 }, positions.compactMap { $0 }.sorted(), "ranked: problems first, causes before symptoms")
+        XCTAssertTrue(text.contains("layer-conv1.html#stability"), "frozen_features links to the layer's stability section")
+        XCTAssertTrue(text.contains("layer-conv1.html#filters"), "aliasing links to the layer's filters")
+        XCTAssertTrue(text.contains("layer-conv2.html#evolution"), "projection_grid links to the projections of the layer above")
+        XCTAssertTrue(text.contains("href=\"occlusion.html\""), "shortcut links to the occlusion maps")
+        XCTAssertFalse(text.contains("<b>summary</b>"), "the text is escaped")
+    }
+
+    func testFindingsWithoutDiagnosesStillLoadAndSaySo() throws {
+        var spec = FixtureSpec()
+        spec.withDiagnoses = false
+        let fixture = try Fixture.make(spec)
+        fixtures.append(fixture)
+        // Also drop the thresholds and per-filter measurements added with the diagnoses.
+        let path = fixture.directory + "/findings.json"
+        let removed: Set<String> = ["diagnoses", "aliased_low_band", "frozen_change", "shortcut_share", "projection_grid", "dead_share",
+                                    "update_ratio_low", "update_ratio_high", "chance_multiple", "alias_low_band"]
+        func strip(_ value: Any) -> Any {
+            if let d = value as? [String: Any] { return d.filter { !removed.contains($0.key) }.mapValues(strip) }
+            if let a = value as? [Any] { return a.map(strip) }
+            return value
+        }
+        let original = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path)))
+        let old = try JSONSerialization.data(withJSONObject: strip(original))
+        XCTAssertFalse(String(decoding: old, as: UTF8.self).contains("alias_low_band"))
+        try old.write(to: URL(fileURLWithPath: path))
+        let text = try String(contentsOfFile: try ReportWriter.write(reportDirectory: fixture.directory), encoding: .utf8)
+        XCTAssertTrue(text.contains("written by a monitor without diagnoses"))
     }
 }

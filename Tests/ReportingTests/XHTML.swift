@@ -4,6 +4,7 @@ import FoundationXML
 #endif
 import XCTest
 import Datasets
+import Training
 import Runs
 
 /// A parsed page. The report is written as XHTML-compatible HTML, so a strict XML parser is
