@@ -186,16 +186,22 @@ public final class Monitor {
         let order = network.convBlocks.map(\.name)
         let metrics = run.readMetrics()
         let accuracy = Dictionary(metrics.map { ($0.epoch, $0.testAccuracy) }, uniquingKeysWith: { $1 })
+        let confusion = Dictionary(metrics.compactMap { m in m.confusion.map { (m.epoch, $0) } }, uniquingKeysWith: { $1 })
+        let probeInfo = try? ProbeFile.read(from: probesPath)
+        let probeClassNames = probeInfo?.classNames ?? []
         var epochs: [EpochFindings] = []
         var analyses: [SnapshotAnalysis] = []
         for snap in snapshots where FileManager.default.fileExists(atPath: dataPath(epoch: snap.epoch)) {
             let analysis = try MonitorDataFile.read(from: dataPath(epoch: snap.epoch), layers: order)
             let first = analyses.first ?? analysis
             let layers = analysis.layers.map { layer in
-                Diagnostics.evaluate(layer, thresholds: options.thresholds, imageShape: network.spec.input,
-                                     initial: analyses.isEmpty ? nil : first.layers.first { $0.name == layer.name })
+                var findings = Diagnostics.evaluate(layer, thresholds: options.thresholds, imageShape: network.spec.input,
+                                                    initial: analyses.isEmpty ? nil : first.layers.first { $0.name == layer.name })
+                if let probeInfo { ClassMakeup.annotate(&findings, analysis: layer, labels: probeInfo.labels, classNames: probeClassNames) }
+                return findings
             }
-            epochs.append(EpochFindings(epoch: analysis.epoch, step: analysis.step, testAccuracy: accuracy[analysis.epoch], layers: layers))
+            epochs.append(EpochFindings(epoch: analysis.epoch, step: analysis.step, testAccuracy: accuracy[analysis.epoch], layers: layers,
+                                        confusion: confusion[analysis.epoch]))
             analyses.append(analysis)
         }
         let convergence = order.map { name in
@@ -203,7 +209,6 @@ public final class Monitor {
                               thresholds: options.convergence)
         }
         let deaths = Dictionary(uniqueKeysWithValues: order.map { ($0, DeathRecord.history(layer: $0, epochs: epochs)) })
-        let probeInfo = try? ProbeFile.read(from: probesPath)
         let current = (try? run.readConfig()) ?? config   // status changes while a run trains
         let findings = Findings(
             run: run.name, probes: probeInfo?.labels.count ?? 0, top: options.top, epochs: epochs,
