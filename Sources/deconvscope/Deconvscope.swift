@@ -15,7 +15,7 @@ struct Deconvscope: ParsableCommand {
         A run keeps its snapshots in Checkpoints/<run>/ and its report in Reports/<run>/.
         """,
         version: "0.1.0",
-        subcommands: [Train.self, MonitorCommand.self, Inspect.self])
+        subcommands: [Train.self, MonitorCommand.self, Inspect.self, CompareCommand.self])
 
     /// Help and version go to stdout with status 0; every error becomes one line
     /// `error: ...` on stderr with a non-zero status (the public contract), instead of the
