@@ -136,15 +136,22 @@ struct ComparePage {
         for c in contexts { for (k, _) in Self.settings(c.findings.configuration) where !keys.contains(k) { keys.append(k) } }
         let ignored: Set<String> = ["created", "updated", "run", "status", "message"]
         let differing = keys.filter { k in !ignored.contains(k) && Set(perRun.map { $0[k] ?? "\u{2013}" }).count > 1 }
-        let rows: [Node<HTML.TableContext>] = keys.map { k in
-            .tr(.class(differing.contains(k) ? "differs" : ""), .th(.class("mono"), .txt(k)),
-                .group(perRun.map { .td(.class("value"), .txt($0[k] ?? "\u{2013}")) }))
+        func table(_ shown: [String]) -> Content {
+            let rows: [Node<HTML.TableContext>] = shown.map { k in
+                .tr(.class(differing.contains(k) ? "differs" : "same"), .th(.class("mono"), .txt(k)),
+                    .group(perRun.map { .td(.class("value"), .txt($0[k] ?? "\u{2013}")) }))
+            }
+            return .table(.class("compare"), .thead(.tr(.th(.txt("setting")), .group(runs.map { .th(.txt($0)) }))), .tbody(.group(rows)))
         }
+        let same = keys.filter { !differing.contains($0) }
         let summary = differing.isEmpty ? "The runs' configurations agree (apart from name, status and dates)."
-            : "\(differing.count) setting\(differing.count == 1 ? "" : "s") differ: " + differing.joined(separator: ", ") + " (marked \u{2260} below)."
+            : "\(differing.count) setting\(differing.count == 1 ? "" : "s") differ: " + differing.joined(separator: ", ") + " (a missing value, \u{2013}, is the default)."
+        guard !keys.isEmpty else {
+            return .section(.id("configuration"), .h2(.txt("Configuration (run.json)")), .p(.class("note"), .txt("No run has a run.json.")))
+        }
         return .section(.id("configuration"), .h2(.txt("Configuration (run.json)")), .p(.txt(summary)),
-            keys.isEmpty ? .p(.class("note"), .txt("No run has a run.json.")) :
-            .table(.class("compare"), .thead(.tr(.th(.txt("setting")), .group(runs.map { .th(.txt($0)) }))), .tbody(.group(rows))))
+            differing.isEmpty ? .empty : table(differing),
+            .el("details", .el("summary", .txt("the other \(same.count) settings: equal in every run, or name, status and dates")), table(same)))
     }
 
     /// Conv layers by name, in the first run's order, then any the others add.
