@@ -53,7 +53,7 @@ struct ClassesSection {
         }
         let before = measured.dropLast().last
         let previous = before?.confusion
-        let since = before.map { " (change since epoch \($0.epoch))" } ?? ""
+        let since = before.map { " since epoch \($0.epoch)" } ?? ""
         let now = Self.perClass(confusion), then = previous.map(Self.perClass)
         let classRows: [Node<HTML.TableContext>] = now.enumerated().map { c, n in
             let accuracy = n.images > 0 ? Double(n.correct) / Double(n.images) : nil

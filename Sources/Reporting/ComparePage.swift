@@ -165,12 +165,12 @@ struct ComparePage {
         var tables: [Content] = []
         for name in layerNames {
             let rows: [Node<HTML.TableContext>] = Flag.tableOrder.map { flag in
-                .tr(.th(.txt(flag.rawValue)), .group(contexts.map { c in
+                .tr(.th(.txt(flag.rawValue)), .group(contexts.enumerated().map { i, c in
                     guard let e = c.epochs.last, let lf = e.layers.first(where: { $0.name == name }),
                           let layer = c.layers.first(where: { $0.name == name }) else { return .td(.class("num zero"), .txt("\u{2013}")) }
                     let count = flag.filters(in: lf).count
                     return count == 0 ? .td(.class("num zero"), .txt("0"))
-                        : .td(.class("num"), link("\(count)", to: Self.runLink(c.findings.run, ReportFiles.epochPage(layer.slug, epoch: e.epoch)) + "#" + flag.rawValue,
+                        : .td(.class("num"), link("\(count)", to: Self.runLink(runs[i], ReportFiles.epochPage(layer.slug, epoch: e.epoch)) + "#" + flag.rawValue,
                                                   class: "count " + flag.rawValue))
                 }))
             }
@@ -185,7 +185,7 @@ struct ComparePage {
             let head: Node<HTML.TableContext> = .thead(.tr(.th(.txt(name)), .group(contexts.enumerated().map { i, c in
                 let layer = c.layers.first { $0.name == name }
                 let epoch = c.epochs.last.map { " (epoch \($0.epoch))" } ?? ""
-                return .th(layer.map { link(runs[i] + epoch, to: Self.runLink(c.findings.run, ReportFiles.layerPage($0.slug))) } ?? .txt(runs[i] + ": no such layer"))
+                return .th(layer.map { link(runs[i] + epoch, to: Self.runLink(runs[i], ReportFiles.layerPage($0.slug))) } ?? .txt(runs[i] + ": no such layer"))
             })))
             tables.append(.table(.class("compare"), head, .tbody(.group(rows + [diagnosisRow]))))
         }
@@ -235,7 +235,7 @@ struct ComparePage {
                     let layer = contexts[r].layers.first { $0.name == name }
                     return .td(.div(.class("epochs"), .attr("style", "width:\(g.width)px"),
                                     .group(g.epochs.map { .span(.attr("style", "width:\(g.cellWidth)px"), .txt("\($0)")) })),
-                               .a(.attr("href", Self.runLink(contexts[r].findings.run, layer.map { ReportFiles.layerPage($0.slug) + (kind == "filters" ? "#filters" : "#evolution") } ?? ReportFiles.index)),
+                               .a(.attr("href", Self.runLink(runs[r], layer.map { ReportFiles.layerPage($0.slug) + (kind == "filters" ? "#filters" : "#evolution") } ?? ReportFiles.index)),
                                   .el("img", .attr("class", "grid"), .attr("src", g.file), .attr("width", "\(g.width)"), .attr("height", "\(g.height)"),
                                       .attr("alt", "\(runs[r]): \(title), epochs \(g.epochs.map(String.init).joined(separator: ", "))"))))
                 }
