@@ -213,7 +213,8 @@ public final class Monitor {
         let findings = Findings(
             run: run.name, probes: probeInfo?.labels.count ?? 0, top: options.top, epochs: epochs,
             status: current?.status.rawValue ?? "snapshots only",
-            updated: Timestamp.now(), data: config?.data ?? (testData?.name ?? "unknown"),
+            // run.json from now: a monitor started by `train` exists before the run writes it.
+            updated: Timestamp.now(), data: current?.data ?? (testData?.name ?? "unknown"),
             classNames: probeInfo?.classNames ?? [], inputShape: network.spec.input, monitoredLayers: order,
             model: Diagnostics.modelTable(network), audits: Diagnostics.audit(network), thresholds: options.thresholds,
             configuration: current, metrics: metrics, convergence: convergence, convergenceThresholds: options.convergence,

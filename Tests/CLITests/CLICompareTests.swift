@@ -59,6 +59,11 @@ final class CLICompareTests: XCTestCase {
         let index = dir + "/Reports/compare-base-fast/index.html"
         XCTAssertTrue(r.stdout.contains("comparison: Reports/compare-base-fast/index.html"), r.stdout)
         XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/Reports/fast/index.html"), "the unmonitored run got its report")
+        // Both runs name their data set alike, whether train's monitor (started before run.json exists) or compare's wrote it.
+        for run in ["base", "fast"] {
+            let findings = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(dir)/Reports/\(run)/findings.json"))) as? [String: Any])
+            XCTAssertEqual(findings["data"] as? String, "fashion-mnist", run)
+        }
 
         // Every link of the comparison resolves, and so does every link of the run pages it links to.
         var seen = Set<String>(), queue = [index]
