@@ -50,12 +50,13 @@ release: deps
 	$(SWIFT) build -c release $(RELEASE_FLAGS) --product deconvscope-bench
 
 # The suite is XCTest only; Swift Testing's empty runner is off so the run does not end on "0 tests".
-# The last line restates XCTest's total as "N passed, N failed".
+# The last line restates XCTest's total (the last "Executed" line) as "N passed, N failed, N skipped".
 test: deps pydeps
 	$(SWIFT) build --build-tests $(CPU_FLAGS)
 	@mkdir -p .build
 	@set -o pipefail; $(SWIFT) test --skip-build --disable-swift-testing 2>&1 | tee .build/test.log
-	@awk '/Executed [0-9]+ tests?, with [0-9]+ failures?/ { n = $$2; f = $$5 } END { if (n == "") exit 1; print n - f " passed, " f " failed" }' .build/test.log
+	@awk '/Executed [0-9]+ tests?, with / { n = $$2; f = 0; s = 0; for (i = 1; i <= NF; i++) { if ($$i ~ /^failures?$$/) f = $$(i-1); if ($$i == "skipped") s = $$(i-2) } } \
+	     END { if (n == "") exit 1; print n - f - s " passed, " f " failed, " s " skipped" }' .build/test.log
 
 demo: release
 	rm -rf Checkpoints/$(DEMO_RUN) Reports/$(DEMO_RUN)

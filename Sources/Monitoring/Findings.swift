@@ -97,9 +97,12 @@ public struct FilterFindings: Codable, Sendable, Equatable {
     /// Mean high-frequency share of its top projections: the aliasing evidence in the data.
     public var projectionHighFrequency: Double
     public var flags: [FilterFlag]
+    /// The classes of its top-k probe images, most frequent first (nil in older findings files).
+    public var topClasses: [ClassShare]? = nil
 
     enum CodingKeys: String, CodingKey {
         case index, flags
+        case topClasses = "top_classes"
         case maxActivation = "max_activation", meanActivation = "mean_activation", fireRate = "fire_rate"
         case dormancyScore = "dormancy_score", weightRMS = "weight_rms", aliasEnergy = "alias_energy"
         case projectionHighFrequency = "projection_high_frequency"
@@ -131,9 +134,13 @@ public struct EpochFindings: Codable, Sendable, Equatable {
     public var step: Int
     public var testAccuracy: Double?
     public var layers: [LayerFindings]
+    /// Test-split confusion counts (classes x classes, row = true class, column = predicted), from
+    /// the trainer's evaluation after this epoch (metrics.jsonl); nil when the run's metrics do not
+    /// carry it (snapshots from other tools, runs trained before it existed).
+    public var confusion: [[Int]]? = nil
 
     enum CodingKeys: String, CodingKey {
-        case epoch, step, layers
+        case epoch, step, layers, confusion
         case testAccuracy = "test_accuracy"
     }
 }

@@ -274,6 +274,9 @@ public final class Monitor {
         let order = network.convBlocks.map(\.name)
         let metrics = run.readMetrics()
         let accuracy = Dictionary(metrics.map { ($0.epoch, $0.testAccuracy) }, uniquingKeysWith: { $1 })
+        let confusion = Dictionary(metrics.compactMap { m in m.confusion.map { (m.epoch, $0) } }, uniquingKeysWith: { $1 })
+        let probeInfo = try? ProbeFile.read(from: probesPath)
+        let probeClassNames = probeInfo?.classNames ?? []
         var epochs: [EpochFindings] = []
         var analyses: [SnapshotAnalysis] = []
         let withData = snapshots.filter { FileManager.default.fileExists(atPath: dataPath(epoch: $0.epoch)) }
@@ -284,11 +287,14 @@ public final class Monitor {
             let layers = PhaseTimings.measure("diagnostics") {
                 if let kept = reusable[snap.epoch], kept.map(\.name) == analysis.layers.map(\.name) { return kept }
                 return analysis.layers.map { layer in
-                    Diagnostics.evaluate(layer, thresholds: options.thresholds, imageShape: network.spec.input,
-                                         initial: analyses.isEmpty ? nil : first.layers.first { $0.name == layer.name })
+                    var findings = Diagnostics.evaluate(layer, thresholds: options.thresholds, imageShape: network.spec.input,
+                                                        initial: analyses.isEmpty ? nil : first.layers.first { $0.name == layer.name })
+                    if let probeInfo { ClassMakeup.annotate(&findings, analysis: layer, labels: probeInfo.labels, classNames: probeClassNames) }
+                    return findings
                 }
             }
-            epochs.append(EpochFindings(epoch: analysis.epoch, step: analysis.step, testAccuracy: accuracy[analysis.epoch], layers: layers))
+            epochs.append(EpochFindings(epoch: analysis.epoch, step: analysis.step, testAccuracy: accuracy[analysis.epoch], layers: layers,
+                                        confusion: confusion[analysis.epoch]))
             analyses.append(analysis)
         }
         let convergence = order.map { name in
@@ -296,7 +302,6 @@ public final class Monitor {
                               thresholds: options.convergence)
         }
         let deaths = Dictionary(uniqueKeysWithValues: order.map { ($0, DeathRecord.history(layer: $0, epochs: epochs)) })
-        let probeInfo = try? ProbeFile.read(from: probesPath)
         let current = (try? run.readConfig()) ?? config   // status changes while a run trains
         var shortcut: ShortcutMeasurement? = nil
         if let newest = analyses.last, !newest.occlusion.isEmpty, let pixels = probeInfo?.pixels {
@@ -317,7 +322,8 @@ public final class Monitor {
         let findings = Findings(
             run: run.name, probes: probeInfo?.labels.count ?? 0, top: options.top, epochs: epochs,
             status: current?.status.rawValue ?? "snapshots only",
-            updated: Timestamp.now(), data: config?.data ?? testSplitName,
+            // run.json from now: a monitor started by `train` exists before the run writes it.
+            updated: Timestamp.now(), data: current?.data ?? testSplitName,
             classNames: probeInfo?.classNames ?? [], inputShape: network.spec.input, monitoredLayers: order,
             model: Diagnostics.modelTable(network), audits: Diagnostics.audit(network), thresholds: options.thresholds,
             configuration: current, metrics: metrics, convergence: convergence, convergenceThresholds: options.convergence,

@@ -62,7 +62,9 @@ enum Charts {
                              .el("title", .txt("\(s.name), epoch \(Format.number(p.x)): \(yFormat(p.y))"))))
             }
             // Legend entry.
-            let ly = top - 12, lx = left + 8 + Double(i) * 150
+            // Up to three entries in one row; more wrap into rows of four (two rows fit above the plot).
+            let perRow = series.count <= 3 ? 3 : 4, spacing = series.count <= 3 ? 150.0 : 112.0
+            let ly = top - 12 - Double(i / perRow) * 14, lx = left + 8 + Double(i % perRow) * spacing
             g.append(.el("line", .attr("x1", n(lx)), .attr("x2", n(lx + 18)), .attr("y1", n(ly)), .attr("y2", n(ly))))
             g.append(.el("text", .attr("class", "legend"), .attr("x", n(lx + 24)), .attr("y", n(ly + 4)), .txt(s.name)))
             nodes.append(.el("g", g))

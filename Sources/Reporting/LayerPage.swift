@@ -26,6 +26,7 @@ struct LayerPage {
             stability(),
             evolutionSection(),
             filtersSection(),
+            ClassMakeupSection(context: context, layer: layer).render(),
             PageShell.footer(),
         ]
         return PageShell.render(title: "\(layer.name) \u{2014} \(context.findings.run)", pageStyle: pageStyle(), body: body)

@@ -78,6 +78,16 @@ enum Stylesheet {
     svg .series-a polyline, svg .series-a line { stroke: #2f5d8a; } svg .series-a circle { fill: #2f5d8a; }
     svg .series-b polyline, svg .series-b line { stroke: #d9822b; } svg .series-b circle { fill: #d9822b; }
     svg .series-b polyline { stroke-dasharray: 5 3; }
+    svg .series-c polyline, svg .series-c line { stroke: #3a8a4f; } svg .series-c circle { fill: #3a8a4f; }
+    svg .series-d polyline, svg .series-d line { stroke: #a23b72; } svg .series-d circle { fill: #a23b72; }
+    svg .series-e polyline, svg .series-e line { stroke: #6b5bd2; } svg .series-e circle { fill: #6b5bd2; }
+    svg .series-f polyline, svg .series-f line { stroke: #8a6d3b; } svg .series-f circle { fill: #8a6d3b; }
+    svg .series-g polyline, svg .series-g line { stroke: #1f9aa6; } svg .series-g circle { fill: #1f9aa6; }
+    svg .series-h polyline, svg .series-h line { stroke: #555; } svg .series-h circle { fill: #555; }
+    svg .series-d polyline, svg .series-f polyline, svg .series-h polyline { stroke-dasharray: 5 3; }
+    table.confusion td, table.confusion th { padding: 2px 6px; font-size: 0.85em; }
+    tr.class-row[hidden] { display: none; }
+    input.filter { font: inherit; padding: 3px 6px; margin: 4px 0 8px; width: 18em; }
 
     .howto p, .howto li { max-width: 60em; }
 

@@ -10,6 +10,8 @@ public enum SoftmaxCrossEntropy {
         public var gradient: Tensor
         /// How many rows have their largest logit at the label.
         public var correct: Int
+        /// Each row's largest logit (the first on ties): the predicted class.
+        public var predicted: [Int]
     }
 
     /// Computed with the max subtracted (log-sum-exp trick) so large logits do not overflow.
@@ -19,6 +21,7 @@ public enum SoftmaxCrossEntropy {
         var grad = Tensor(zeros: logits.shape)
         var total = 0.0
         var correct = 0
+        var predicted = [Int](repeating: 0, count: n)
         let scale = 1 / Float(n)
         for i in 0..<n {
             let row = i * k
@@ -33,7 +36,8 @@ public enum SoftmaxCrossEntropy {
                 grad.data[row + j] = (p - (j == labels[i] ? 1 : 0)) * scale
             }
             if argmax == labels[i] { correct += 1 }
+            predicted[i] = argmax
         }
-        return Result(loss: total / Double(n), gradient: grad, correct: correct)
+        return Result(loss: total / Double(n), gradient: grad, correct: correct, predicted: predicted)
     }
 }

@@ -1,7 +1,7 @@
 // deconvscope-bench: measured numbers for `make bench`, in a release build. Never part of the tests.
 //
 // `deconvscope-bench [SECTION...]` runs only the named sections (sgemm, train, layers, monitor,
-// pool, beside, memory); with none it runs all of them, as `make bench` does.
+// pool, beside, sgd, overhead, memory); with none it runs all of them, as `make bench` does.
 import Foundation
 import Tensors
 import Layers
@@ -166,6 +166,37 @@ if wants("beside") {
     let rateAlone = Double(epochImages) / alone.train, rateBeside = Double(epochImages) / beside.train
     print(String(format: "training with monitor:     %7.0f images/s alone, %7.0f with a monitor pass beside it (%.2f s), ratio %.3f (%d images)",
                  rateAlone, rateBeside, beside.monitor, rateBeside / rateAlone, epochImages))
+}
+
+if wants("sgd") {
+    // What the per-layer statistics (metrics.jsonl `layers`) add to a training step.
+    let t = sgdStepMilliseconds(network: network)
+    print(String(format: "SGD step, 0.86 M parameters: %6.3f ms plain momentum loop, %6.3f ms with the per-layer sums (+%.3f ms per step)",
+                 t.plain, t.measured, t.measured - t.plain))
+}
+
+if wants("overhead") {
+    // Cockpit-style overhead table: a real `deconvscope train` child, one epoch of E images after the
+    // epoch-0 snapshot, training images/s from its metrics.jsonl. Rounds alternate the configurations.
+    let cli = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("deconvscope").path
+    let images = Int(environment["BENCH_EPOCH_IMAGES"] ?? "20000") ?? 20000
+    let rounds = Int(environment["BENCH_ROUNDS"] ?? "3") ?? 3
+    let configurations: [(String, [String])] = [
+        ("training alone (--no-monitor)", ["--no-monitor"]),
+        ("monitor beside, no occlusion", ["--occlusion-images", "0"]),
+        ("everything on (default)", []),
+    ]
+    var rates = [[Double]](repeating: [], count: configurations.count)
+    for _ in 0..<rounds {
+        for (i, c) in configurations.enumerated() { rates[i].append(try cliTrainingImagesPerSecond(cli: cli, images: images, extra: c.1)) }
+    }
+    let baseline = rates[0].sorted()[rates[0].count / 2]
+    print("overhead, deconvscope train zf-fmnist, 1 epoch of \(images) images after the epoch-0 snapshot, \(rounds) alternating rounds:")
+    for (i, c) in configurations.enumerated() {
+        let sorted = rates[i].sorted(), median = sorted[sorted.count / 2]
+        print("  " + c.0.padding(toLength: 32, withPad: " ", startingAt: 0)
+              + String(format: "%6.0f images/s median (%4.0f-%4.0f), %5.1f%% of training alone", median, sorted.first!, sorted.last!, 100 * median / baseline))
+    }
 }
 
 if wants("memory") {

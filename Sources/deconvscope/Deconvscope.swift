@@ -12,10 +12,11 @@ struct Deconvscope: ParsableCommand {
         Typical use:
           deconvscope train --model zf-fmnist --epochs 10 --snapshot-epochs 0,1,2,5,10
           open Reports/<run>/index.html
+          deconvscope compare Checkpoints/<run> Checkpoints/<other-run>   (two runs side by side)
         A run keeps its snapshots in Checkpoints/<run>/ and its report in Reports/<run>/.
         """,
         version: "0.1.0",
-        subcommands: [Train.self, MonitorCommand.self, Inspect.self, Export.self])
+        subcommands: [Train.self, MonitorCommand.self, Inspect.self, Export.self, CompareCommand.self])
 
     /// Help and version go to stdout with status 0; every error becomes one line
     /// `error: ...` on stderr with a non-zero status (the public contract), instead of the

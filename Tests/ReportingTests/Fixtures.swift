@@ -147,10 +147,12 @@ struct Fixture {
                                           projectionHighFrequency: 0.3, flags: fl)
                 }
                 func with(_ flag: FilterFlag) -> [Int] { filters.filter { $0.flags.contains(flag) }.map(\.index) }
-                layerFindings.append(LayerFindings(name: l.name, deadFilters: with(.dead), dormantFilters: with(.dormant),
-                                                   aliasedFilters: with(.aliased), collapsedFilters: with(.collapsed),
-                                                   dominantFilters: with(.dominant),
-                                                   medianWeightChange: epoch == spec.epochs[0] ? nil : 0.25, filters: filters))
+                var lf = LayerFindings(name: l.name, deadFilters: with(.dead), dormantFilters: with(.dormant),
+                                       aliasedFilters: with(.aliased), collapsedFilters: with(.collapsed),
+                                       dominantFilters: with(.dominant),
+                                       medianWeightChange: epoch == spec.epochs[0] ? nil : 0.25, filters: filters)
+                ClassMakeup.annotate(&lf, analysis: layers.last!, labels: labels, classNames: spec.classNames)
+                layerFindings.append(lf)
                 inChannels = f
             }
             var analysis = SnapshotAnalysis(epoch: epoch, step: epoch * 100, probes: p, layers: layers)
@@ -166,7 +168,12 @@ struct Fixture {
             }
             try MonitorDataFile.write(analysis, k: spec.k, to: dir + "/data/epoch-" + String(format: "%04d", epoch) + ".h5")
             analyses[epoch] = analysis
-            epochFindings.append(EpochFindings(epoch: epoch, step: epoch * 100, testAccuracy: 0.5 + Double(epoch) / 10, layers: layerFindings))
+            // Confusion counts: 10 test images per class, the diagonal growing with the epoch, the
+            // errors of class i going to class i + 1.
+            let classes = spec.classNames.count
+            let confusion = (0..<classes).map { a in (0..<classes).map { b in b == a ? 5 + epoch : b == (a + 1) % classes ? 5 - epoch : 0 } }
+            epochFindings.append(EpochFindings(epoch: epoch, step: epoch * 100, testAccuracy: 0.5 + Double(epoch) / 10, layers: layerFindings,
+                                               confusion: spec.withMetrics ? confusion : nil))
         }
 
         var model: [ModelLayerRow] = []
@@ -197,7 +204,10 @@ struct Fixture {
             let testLoss: Double = 2.3 - Double(e) * 0.4
             let testAccuracy: Double = 0.1 + Double(e) * 0.2
             return EpochMetrics(epoch: e, step: e * 100, trainLoss: trainLoss, trainAccuracy: trainAccuracy,
-                                testLoss: testLoss, testAccuracy: testAccuracy, seconds: 1, imagesPerSecond: nil)
+                                testLoss: testLoss, testAccuracy: testAccuracy, seconds: 1, imagesPerSecond: nil,
+                                layers: e == 0 ? nil : Dictionary(uniqueKeysWithValues: spec.layers.enumerated().map { i, l in
+                                    (l.name, LayerLearning(gradNorm: 0.5 / Double(e + i), weightNorm: 2 + Double(e), updateRatio: 0.01 / pow(3, Double(e + i))))
+                                }))
         }
         let metrics: [EpochMetrics] = spec.withMetrics ? (0...3).map(metric) : []
         // conv1 settles at the second snapshot; conv2 has not settled, and its map 1 is silent in its last step.

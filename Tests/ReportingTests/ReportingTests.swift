@@ -392,7 +392,7 @@ final class ReportingTests: XCTestCase {
     func testIndexShowsCurvesModelConfigurationAuditsAndHowToRead() throws {
         let fixture = try report()
         let (text, root) = try read(fixture, "index.html")
-        let charts = root.elements("svg")
+        let charts = try XCTUnwrap(root.first("section", id: "curves")).elements("svg")
         XCTAssertEqual(charts.count, 2)
         let labels = charts.flatMap { $0.elements("text", class: "label").map(\.allText) }
         XCTAssertEqual(labels, ["epoch", "loss (nats per image)", "epoch", "accuracy (%)"])
