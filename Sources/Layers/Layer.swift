@@ -81,7 +81,8 @@ public protocol Layer: AnyObject {
     func backward(inPlace dy: inout Tensor, rule: BackwardRule, accumulateParameterGradients: Bool)
 
     /// This layer restricted to the unpadded window of its input that an `output`-sized window of
-    /// its output sees, sharing its weights (see `ReceptiveCrop`); nil for layers without planes.
+    /// its output sees, sharing its weights (see `ReceptiveCrop`); nil for layers without planes
+    /// and for those whose deconvnet needs forward state (a window never runs a forward).
     func cropped(toOutput output: (height: Int, width: Int)) -> (any Layer)?
 
     /// The input rows and columns (unclipped, may reach into padding) that output rows `rows` and

@@ -20,7 +20,7 @@ public protocol LayerKind: Layer {
 public enum LayerKinds {
     public static let all: [any LayerKind.Type] = [
         Conv2D.self, ReLU.self, MaxPool2D.self, Flatten.self, Linear.self, Dropout.self,
-        BatchNorm2D.self,
+        BatchNorm2D.self, AvgPool2D.self, GlobalAvgPool2D.self, LocalResponseNorm.self,
     ]
 
     public static func kind(named type: String) -> (any LayerKind.Type)? { all.first { $0.type == type } }

@@ -19,6 +19,9 @@ public struct Replay {
     /// where 256 streamed 134 MB per batch through memory (measured: 0.174-0.191 s -> 0.165-0.172
     /// s per snapshot; 16 and 64 the same as 32).
     public var projectionBatchSize = 32
+    /// Projects every block by a fresh forward of its probes (`projectWithFreshForward`), as
+    /// blocks with an LRN at or below them must: for tests that compare it with the crop path.
+    var alwaysProjectWithFreshForward = false
 
     public init(network: Network, probes: ProbeSet, k: Int) {
         self.network = network
@@ -109,15 +112,18 @@ public struct Replay {
     /// receptive field (`ReceptiveCrop`): a seed holding only the chosen activation, its probe's
     /// pooling switches from the top-k pass translated into the windows, and the bottom window's
     /// in-image part pasted into the projection, which is zero elsewhere.
+    ///
+    /// A block with a layer at or below it whose deconvnet reads forward state the top-k pass does
+    /// not record (LRN's true gradient reads its input) is projected by a fresh forward instead.
     public func project(block: ConvBlock, top: [[Activation]], switches recorded: RecordedSwitches) -> Tensor {
         let shape = probes.imageShape, imageSize = shape.reduce(1, *)
         let (inC, height, width) = (shape[0], shape[1], shape[2])
         let c = block.outputShape[0]
-        // A zero seed projects to zero (the backward is linear in it), which `out` already holds.
-        let items: [(channel: Int, slot: Int, act: Activation)] = top.enumerated().flatMap { ch, acts in
-            acts.enumerated().filter { $0.element.value != 0 }.map { (ch, $0, $1) }
+        let items = projectionItems(top)
+        if alwaysProjectWithFreshForward || network.layers[0...block.outputIndex].contains(where: \.deconvnetNeedsForwardState) {
+            return projectWithFreshForward(block: block, items: items)
         }
-        // Only conv, relu, maxpool and dropout can come before a conv block, and all have windows.
+        // Every layer kind that can come before a conv block without forward state has a window.
         guard let crop = network.receptiveCrop(top: block.outputIndex) else { preconditionFailure("no receptive crop below \(block.name)") }
         let pools = recorded.layers.filter { $0 <= block.outputIndex }.sorted().map {
             (index: $0, full: network.layers[$0] as! MaxPool2D, window: crop.layers[$0] as! MaxPool2D)
@@ -161,5 +167,11 @@ public struct Replay {
             }
         }
         return out
+    }
+
+    /// The top activations to project, (map, slot in its top-k list, activation). A zero seed
+    /// projects to zero (the backward is linear in it), which a fresh projection tensor holds.
+    func projectionItems(_ top: [[Activation]]) -> [(channel: Int, slot: Int, act: Activation)] {
+        top.enumerated().flatMap { ch, acts in acts.enumerated().filter { $0.element.value != 0 }.map { (ch, $0, $1) } }
     }
 }

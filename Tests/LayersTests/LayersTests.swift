@@ -198,3 +198,16 @@ final class GradientCheckerSelfTests: XCTestCase {
         XCTAssertEqual(near.value.data, [0.005, 1])
     }
 }
+
+/// The error of building a (C=`input`[0]) model whose layers are `layers` (JSON object texts)
+/// followed by a flatten and a 10-way linear layer, or "" (and a failure) when it is accepted.
+func modelRejection(input: [Int] = [4, 8, 8], _ layers: [String], file: StaticString = #filePath, line: UInt = #line) -> String {
+    let json = #"{"input": \#(input), "classes": 10, "layers": ["# + (layers + [#"{"type": "flatten"}"#, #"{"type": "linear", "name": "fc", "out_features": 10}"#]).joined(separator: ", ") + "]}"
+    do {
+        _ = try Network(spec: try ModelSpec.decode(json: json, source: "m.json"), source: "m.json")
+        XCTFail("accepted: \(json)", file: file, line: line)
+        return ""
+    } catch {
+        return "\(error)"
+    }
+}

@@ -1,6 +1,8 @@
 // The test oracle for the monitor's projections (issue 18): Zeiler & Fergus's deconvnet written
 // from the paper's three steps (unpool with the switches, rectify, filter with the transposed
-// filters) over whole images, with naive loops in Double.
+// filters) over whole images, with naive loops in Double. The other kinds a block may hold go
+// down by their transposes (batch norm's scale, average pooling), or, for LRN, by its true
+// gradient at the image's own forward, derived here by the chain rule from PyTorch's recipe.
 //
 // It shares no code with the path it checks: its own forward on whole planes, its own switches
 // (the first maximum in row-major order of the window by the documented tie rule; padding never
@@ -9,6 +11,7 @@
 // translated switches, no Tensors kernels. Only the layer list (the model JSON), the weight
 // values and the tie rule's one number (`NearTies.relativeTolerance`) come from the code under test.
 
+import Foundation
 import Tensors
 import Layers
 
@@ -38,6 +41,12 @@ struct NaiveDeconvnet {
         case affine(scale: [Double], shift: [Double])
         /// Dropout at inference.
         case identity
+        /// Average pooling, zero padding counted: every window divided by kernel².
+        case avgpool(kernel: Int, stride: Int, padding: Int)
+        /// Each plane's mean, (C, 1, 1).
+        case globalavgpool
+        /// b_c = a_c / (k + alpha / size * sum of a_c'^2 over c' = c - size/2 ... c + (size-1)/2)^beta.
+        case lrn(size: Int, alpha: Double, beta: Double, k: Double)
     }
 
     /// A conv block as the contract defines it: a conv and the layers of the block kinds that
@@ -46,6 +55,8 @@ struct NaiveDeconvnet {
 
     /// One image's forward: every layer's output and, per max-pooling layer, the switches.
     struct Trace {
+        /// The image the forward started from (an LRN's gradient at layer 0 reads it).
+        var image: NaivePlanes
         var outputs: [NaivePlanes]
         /// Per layer: (C, outH, outW) flat in-plane positions of the window maxima (empty for other layers).
         var switches: [[Int]]
@@ -97,6 +108,11 @@ struct NaiveDeconvnet {
             case "relu": ops.append(.relu)
             case "maxpool": ops.append(.maxpool(kernel: l.kernel!, stride: l.stride ?? l.kernel!, padding: l.padding ?? 0))
             case "dropout": ops.append(.identity)
+            case "avgpool": ops.append(.avgpool(kernel: l.kernel!, stride: l.stride ?? l.kernel!, padding: l.padding ?? 0))
+            case "globalavgpool": ops.append(.globalavgpool)
+            case "lrn":
+                ops.append(.lrn(size: l.int("size") ?? 5, alpha: l.values["alpha"]?.number ?? 1e-4,
+                                beta: l.values["beta"]?.number ?? 0.75, k: l.values["k"]?.number ?? 1))
             default: break
             }
             if l.type == "flatten" || l.type == "linear" { break }
@@ -117,7 +133,7 @@ struct NaiveDeconvnet {
     // MARK: forward
 
     func forward(_ image: NaivePlanes) -> Trace {
-        var trace = Trace(outputs: [], switches: [], ambiguous: [])
+        var trace = Trace(image: image, outputs: [], switches: [], ambiguous: [])
         var x = image
         for op in ops {
             var switches: [Int] = [], ambiguous: [Bool] = []
@@ -161,6 +177,25 @@ struct NaiveDeconvnet {
                 x = y
             case .identity:
                 break
+            case let .avgpool(k, s, p):
+                let oh = (x.h + 2 * p - k) / s + 1, ow = (x.w + 2 * p - k) / s + 1
+                var y = NaivePlanes(c: x.c, h: oh, w: ow)
+                for ch in 0..<x.c { for oy in 0..<oh { for ox in 0..<ow {
+                    var sum = 0.0
+                    for ky in 0..<k { for kx in 0..<k {
+                        let iy = oy * s - p + ky, ix = ox * s - p + kx
+                        guard iy >= 0, iy < x.h, ix >= 0, ix < x.w else { continue }   // padding adds 0 but counts
+                        sum += x[ch, iy, ix]
+                    } }
+                    y[ch, oy, ox] = sum / Double(k * k)
+                } } }
+                x = y
+            case .globalavgpool:
+                var y = NaivePlanes(c: x.c, h: 1, w: 1)
+                for ch in 0..<x.c { y.v[ch] = (0..<(x.h * x.w)).reduce(0.0) { $0 + x.v[ch * x.h * x.w + $1] } / Double(x.h * x.w) }
+                x = y
+            case let .lrn(size, alpha, beta, k):
+                x = Self.lrn(x, size: size, alpha: alpha, beta: beta, k: k).output
             }
             trace.outputs.append(x)
             trace.switches.append(switches)
@@ -193,45 +228,113 @@ struct NaiveDeconvnet {
     /// The projection to pixels of one activation of `block`'s output (all others zero), seeded
     /// with `value`: unpool with this image's switches, rectify, transposed filters, down to the
     /// input. `ambiguous` is set when a non-zero value went through a window whose winner is a near tie.
-    func project(block: Block, channel: Int, y: Int, x: Int, value: Double, trace: Trace) -> (pixels: NaivePlanes, ambiguous: Bool) {
+    ///
+    /// `magnitude`, for projections that pass an LRN: the same passes from the LRN down with every
+    /// term taken by its absolute value (|weights|, and each term of LRN's gradient on its own). At
+    /// an LRN's maximum its true gradient cancels to nearly zero, and float32 can only give it to
+    /// about 1e-7 of these terms, so projections through an LRN are compared relative to this scale.
+    func project(block: Block, channel: Int, y: Int, x: Int, value: Double, trace: Trace)
+        -> (pixels: NaivePlanes, ambiguous: Bool, magnitude: NaivePlanes?) {
         let top = trace.outputs[block.output]
         var d = NaivePlanes(c: top.c, h: top.h, w: top.w)
         d[channel, y, x] = value
-        var ambiguous = false
+        var ambiguous = false, magnitude: NaivePlanes? = nil
         for i in stride(from: block.output, through: 0, by: -1) {
-            let below = i == 0 ? NaivePlanes(c: input.c, h: input.h, w: input.w) : trace.outputs[i - 1]
-            switch ops[i] {
-            case let .conv(weight, _, out, k, s, p):
-                // Filtering with the transposed filters: every output position sends its value back
-                // through the filter taps to the input positions it was computed from.
-                var dx = NaivePlanes(c: below.c, h: below.h, w: below.w)
-                for o in 0..<out { for oy in 0..<d.h { for ox in 0..<d.w {
-                    let g = d[o, oy, ox]
-                    guard g != 0 else { continue }
-                    for ci in 0..<below.c { for ky in 0..<k { for kx in 0..<k {
-                        let iy = oy * s - p + ky, ix = ox * s - p + kx
-                        guard iy >= 0, iy < below.h, ix >= 0, ix < below.w else { continue }
-                        dx[ci, iy, ix] += weight[((o * below.c + ci) * k + ky) * k + kx] * g
-                    } } }
-                } } }
-                d = dx
-            case .relu:
-                d.v = d.v.map { max($0, 0) }   // the deconvnet rectifies the signal going down
-            case let .affine(scale, _):
-                for i in 0..<d.v.count { d.v[i] *= scale[i / (d.h * d.w)] }   // the transpose of a per-channel scale
-            case .maxpool:
-                var dx = NaivePlanes(c: below.c, h: below.h, w: below.w)
-                for ch in 0..<d.c { for oy in 0..<d.h { for ox in 0..<d.w {
-                    let index = (ch * d.h + oy) * d.w + ox, g = d.v[index]
-                    guard g != 0 else { continue }
-                    if trace.ambiguous[i][index] { ambiguous = true }
-                    dx.v[ch * below.h * below.w + trace.switches[i][index]] += g
-                } } }
-                d = dx
-            case .identity:
-                break
-            }
+            if magnitude == nil, case .lrn = ops[i] { magnitude = NaivePlanes(c: d.c, h: d.h, w: d.w, v: d.v.map(abs)) }
+            if let m = magnitude { magnitude = step(i, m, trace: trace, absolute: true, ambiguous: &ambiguous) }
+            d = step(i, d, trace: trace, absolute: false, ambiguous: &ambiguous)
         }
-        return (d, ambiguous)
+        return (d, ambiguous, magnitude)
+    }
+
+    /// Layer `i`'s deconvnet backward of `d`, or with `absolute` its terms' magnitudes.
+    private func step(_ i: Int, _ d: NaivePlanes, trace: Trace, absolute: Bool, ambiguous: inout Bool) -> NaivePlanes {
+        var d = d
+        let below = i == 0 ? NaivePlanes(c: input.c, h: input.h, w: input.w) : trace.outputs[i - 1]
+        let size: (Double) -> Double = absolute ? { abs($0) } : { $0 }
+        switch ops[i] {
+        case let .conv(weight, _, out, k, s, p):
+            // Filtering with the transposed filters: every output position sends its value back
+            // through the filter taps to the input positions it was computed from.
+            var dx = NaivePlanes(c: below.c, h: below.h, w: below.w)
+            for o in 0..<out { for oy in 0..<d.h { for ox in 0..<d.w {
+                let g = d[o, oy, ox]
+                guard g != 0 else { continue }
+                for ci in 0..<below.c { for ky in 0..<k { for kx in 0..<k {
+                    let iy = oy * s - p + ky, ix = ox * s - p + kx
+                    guard iy >= 0, iy < below.h, ix >= 0, ix < below.w else { continue }
+                    dx[ci, iy, ix] += size(weight[((o * below.c + ci) * k + ky) * k + kx]) * g
+                } } }
+            } } }
+            d = dx
+        case .relu:
+            d.v = d.v.map { max($0, 0) }   // the deconvnet rectifies the signal going down
+        case let .affine(scale, _):
+            for i in 0..<d.v.count { d.v[i] *= size(scale[i / (d.h * d.w)]) }   // the transpose of a per-channel scale
+        case .maxpool:
+            var dx = NaivePlanes(c: below.c, h: below.h, w: below.w)
+            for ch in 0..<d.c { for oy in 0..<d.h { for ox in 0..<d.w {
+                let index = (ch * d.h + oy) * d.w + ox, g = d.v[index]
+                guard g != 0 else { continue }
+                if trace.ambiguous[i][index] && !absolute { ambiguous = true }
+                dx.v[ch * below.h * below.w + trace.switches[i][index]] += g
+            } } }
+            d = dx
+        case .identity:
+            break
+        case let .avgpool(k, s, p):
+            // The transpose: each output's value / k² to every in-plane position of its window.
+            var dx = NaivePlanes(c: below.c, h: below.h, w: below.w)
+            for ch in 0..<d.c { for oy in 0..<d.h { for ox in 0..<d.w {
+                let g = d[ch, oy, ox] / Double(k * k)
+                for ky in 0..<k { for kx in 0..<k {
+                    let iy = oy * s - p + ky, ix = ox * s - p + kx
+                    guard iy >= 0, iy < below.h, ix >= 0, ix < below.w else { continue }
+                    dx[ch, iy, ix] += g
+                } }
+            } } }
+            d = dx
+        case .globalavgpool:
+            var dx = NaivePlanes(c: below.c, h: below.h, w: below.w)
+            for i in 0..<dx.v.count { dx.v[i] = d.v[i / (below.h * below.w)] / Double(below.h * below.w) }
+            d = dx
+        case let .lrn(window, alpha, beta, k):
+            // The true gradient at this image's own input to the layer (the forward's `below`,
+            // or the image at layer 0): dx_j = sum_c dy_c db_c/da_j from the chain rule.
+            let a = i == 0 ? trace.image : below
+            let denominators = Self.lrn(a, size: window, alpha: alpha, beta: beta, k: k).denominators
+            var dx = NaivePlanes(c: a.c, h: a.h, w: a.w)
+            for y in 0..<a.h { for x in 0..<a.w {
+                for c in 0..<a.c {
+                    let D = denominators[c, y, x], g = d[c, y, x]
+                    guard g != 0 else { continue }
+                    // db_c/da_c' = [c == c'] D^-beta - beta a_c D^(-beta-1) alpha / size * 2 a_c' for c' in window(c).
+                    dx[c, y, x] += g * pow(D, -beta)
+                    for other in max(0, c - window / 2)...min(a.c - 1, c + (window - 1) / 2) {
+                        let term = g * beta * a[c, y, x] * pow(D, -beta - 1) * alpha / Double(window) * 2 * a[other, y, x]
+                        dx[other, y, x] += absolute ? abs(term) : -term
+                    }
+                }
+            } }
+            d = dx
+        }
+        return d
+    }
+
+    /// PyTorch's LocalResponseNorm of `a` by its recipe: the squares padded with size/2 zero channels
+    /// before and (size-1)/2 after, averaged over each run of `size` channels; with D = k + alpha *
+    /// that average, the output a / D^beta. Returns the output and D.
+    static func lrn(_ a: NaivePlanes, size: Int, alpha: Double, beta: Double, k: Double) -> (output: NaivePlanes, denominators: NaivePlanes) {
+        var out = a, denominators = a
+        for y in 0..<a.h { for x in 0..<a.w {
+            let padded = [Double](repeating: 0, count: size / 2) + (0..<a.c).map { a[$0, y, x] * a[$0, y, x] }
+                + [Double](repeating: 0, count: (size - 1) / 2)
+            for c in 0..<a.c {
+                let D = k + alpha * padded[c..<(c + size)].reduce(0, +) / Double(size)
+                denominators[c, y, x] = D
+                out[c, y, x] = a[c, y, x] / pow(D, beta)
+            }
+        } }
+        return (out, denominators)
     }
 }

@@ -86,8 +86,10 @@ func compareWithOracle(network: Network, probes: ProbeSet, k: Int, analysis: Sna
                 // The projection of the monitor's own choice, by the oracle.
                 let offset = (ch * layer.k + slot) * size
                 let stored = layer.projections.data[offset..<(offset + size)]
-                func error(_ pixels: NaivePlanes) -> (relative: Double, peak: Double, at: Int) {
-                    let peak = pixels.v.map(abs).max()!
+                // Relative to the projection's peak; through an LRN, to the peak of its terms'
+                // magnitudes if larger (`NaiveDeconvnet.project`: its gradient cancels at its maximum).
+                func error(_ pixels: NaivePlanes, magnitude: NaivePlanes?) -> (relative: Double, peak: Double, at: Int) {
+                    let peak = max(pixels.v.map(abs).max()!, magnitude?.v.max() ?? 0)
                     var worst = 0.0, at = 0
                     for (i, v) in zip(stored.indices, stored) {
                         let e = abs(Double(v) - pixels.v[i - offset])
@@ -95,13 +97,14 @@ func compareWithOracle(network: Network, probes: ProbeSet, k: Int, analysis: Sna
                     }
                     return (peak > 0 ? worst / peak : (worst > 0 ? .infinity : 0), peak, at)
                 }
-                let (pixels, ambiguous) = oracle.project(block: block, channel: ch, y: got.y, x: got.x,
-                                                          value: Double(got.value), trace: traces[got.image])
-                var (relative, peak, at) = error(pixels)
+                let (pixels, ambiguous, magnitude) = oracle.project(block: block, channel: ch, y: got.y, x: got.x,
+                                                                     value: Double(got.value), trace: traces[got.image])
+                var (relative, peak, at) = error(pixels, magnitude: magnitude)
                 if relative > tolerance && ambiguous {
                     if edgeTraces[got.image] == nil { edgeTraces[got.image] = edges.map { $0.forward(images[got.image]) } }
                     let alternatives = zip(edges, edgeTraces[got.image]!).map { edge, trace in
-                        error(edge.project(block: block, channel: ch, y: got.y, x: got.x, value: Double(got.value), trace: trace).pixels)
+                        let projection = edge.project(block: block, channel: ch, y: got.y, x: got.x, value: Double(got.value), trace: trace)
+                        return error(projection.pixels, magnitude: projection.magnitude)
                     }
                     guard let match = alternatives.first(where: { $0.relative <= tolerance }) else { report.projectionsAmbiguous += 1; continue }
                     (relative, peak, at) = match

@@ -14,7 +14,9 @@ import Foundation
 /// random geometries (issue 18): conv kernels 1-11, strides 1-4, padding 0 to kernel-1; max
 /// pooling kernels 2-3, strides 1-3, padding up to kernel/2; 1-3 conv blocks; 1 and 3 input
 /// channels; images 12-32 pixels, odd and even. Negative biases leave many ReLU zeros, so pooling
-/// windows hold ties and all-zero windows, as in trained networks.
+/// windows hold ties and all-zero windows, as in trained networks. Issue 21's kinds: a quarter of
+/// the convs have a batch norm, a quarter of the ReLUs an LRN after them, a third of the poolings
+/// average, and a sixth of the chains end in a global average pooling and a 1x1 conv block.
 final class ProjectionOracleTests: XCTestCase {
     /// A random chain of conv blocks that fits its input, or nil when the draw does not fit.
     static func randomSpec(_ rng: inout Xoshiro256) -> ModelSpec? {
@@ -44,17 +46,32 @@ final class ProjectionOracleTests: XCTestCase {
             }
             guard placed else { return nil }
             if rng.next() % 4 == 0 { layers.append(LayerSpec(type: "batchnorm", values: ["name": .string("bn\(b + 1)")])) }
-            if rng.next() % 10 != 0 { layers.append(.relu) }
+            if rng.next() % 10 != 0 {
+                layers.append(.relu)
+                // Local response normalization after the ReLU, as in ZF-net, with alphas large
+                // enough that its cross-channel term shows in the projections.
+                if rng.next() % 4 == 0 {
+                    layers.append(LayerSpec(type: "lrn", values: [
+                        "size": .int(uniform(1...6)), "alpha": .number([1e-4, 0.1, 1, 2].randomElement(using: &rng)!),
+                        "beta": .number([0.5, 0.75, 1].randomElement(using: &rng)!), "k": .number([1, 2].randomElement(using: &rng)!)]))
+                }
+            }
             if rng.next() % 10 < 7 {
+                let average = rng.next() % 3 == 0
                 for _ in 0..<10 {
                     let k = uniform(2...3), s = uniform(1...3), p = uniform(0...(k / 2))
                     guard let (oh, ow) = fits(k, s, p) else { continue }
-                    layers.append(.maxpool(kernel: k, stride: s, padding: p))
+                    layers.append(average ? LayerSpec(type: "avgpool", kernel: k, stride: s, padding: p) : .maxpool(kernel: k, stride: s, padding: p))
                     (h, w) = (oh, ow)
                     break
                 }
             }
             if rng.next() % 8 == 0 { layers.append(.dropout(0.5)) }
+        }
+        // Now and then a global average pooling and a 1x1 conv block on its (C, 1, 1) output,
+        // whose receptive field is the whole image.
+        if blocks < 3, rng.next() % 6 == 0 {
+            layers += [LayerSpec(type: "globalavgpool"), .conv("conv\(blocks + 1)", uniform(2...6), kernel: 1), .relu]
         }
         layers += [.flatten, .linear("fc", 3)]
         return ModelSpec(input: input, classes: 3, normalization: Normalization(mean: [Float](repeating: 0.5, count: channels),
@@ -97,9 +114,11 @@ final class ProjectionOracleTests: XCTestCase {
     func testRandomGeometriesMatchTheOracle() throws {
         var rng = Xoshiro256(seed: 2026)
         var failing: [String] = [], tried = 0, compared = 0, ambiguous = 0, atEdge = 0, worst = 0.0
+        var kinds: [String: Int] = [:]   // geometries holding each layer kind
         while tried < 400 {
             guard let spec = Self.randomSpec(&rng), let net = try? Self.randomNetwork(spec, &rng) else { continue }
             tried += 1
+            for kind in Set(spec.layers.map(\.type)) { kinds[kind, default: 0] += 1 }
             let probes = Self.randomProbes(spec, count: 10, &rng)
             var replay = Replay(network: net, probes: probes, k: 4)
             replay.batchSize = 3
@@ -113,6 +132,10 @@ final class ProjectionOracleTests: XCTestCase {
             }
         }
         print("oracle: \(failing.count) of \(tried) geometries fail; \(compared) projections compared (\(atEdge) at a tie margin's edge), \(ambiguous) left out; worst error \(worst) of the peak")
+        print("oracle: geometries per layer kind: " + kinds.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+        for kind in ["batchnorm", "lrn", "avgpool", "globalavgpool", "maxpool"] {
+            XCTAssertGreaterThan(kinds[kind] ?? 0, 20, "too few geometries hold a \(kind) layer")
+        }
         XCTAssertEqual(failing.count, 0, "failing geometries:\n" + failing.joined(separator: "\n"))
         XCTAssertGreaterThan(compared, 1000, "the property test must compare many projections")
         XCTAssertLessThan(Double(ambiguous), 0.001 * Double(compared), "projections left out must stay rare, or the test compares little")
