@@ -10,6 +10,13 @@ public enum ModelPreset: String, CaseIterable, Sendable {
     /// AlexNet's first-layer choice (11x11, stride 4) scaled to 28x28 inputs: the configuration
     /// Zeiler & Fergus found leaves dead and aliased filters. Kept to exercise the diagnostics.
     case alexnetFMNIST = "alexnet-fmnist"
+    /// A small VGG-style net of the kind trained since 2015: 3x3 convs with batch norm, two
+    /// max-pooling stages, and global average pooling before the classifier (no large fc layers).
+    case vggBN = "vgg-bn"
+    /// The paper's own architecture (Zeiler & Fergus, Fig. 3) with its widths scaled down about
+    /// four times for CPU training: conv 7x7/2, pool 3/2, LRN; conv 5x5/2, pool 3/2, LRN; three 3x3
+    /// convs; pool 3/2; two fc layers with dropout.
+    case zfNet = "zf-net"
 
     /// Fashion-MNIST's training-split statistics (pixels scaled to [0, 1]).
     public static let fashionMNISTNormalization = Normalization(mean: [0.2860406], std: [0.3530242])
@@ -53,6 +60,26 @@ public enum ModelPreset: String, CaseIterable, Sendable {
                 .conv("conv1", 32, kernel: 11, stride: 4, padding: 5), .relu, .maxpool(kernel: 3, stride: 2, padding: 1),
                 .conv("conv2", 64, kernel: 3, stride: 1, padding: 1), .relu, .maxpool(kernel: 3, stride: 2, padding: 1),
                 .flatten, .linear("fc3", 256), .relu, .dropout(0.5), .linear("fc4", classes),
+            ]
+        case .vggBN:
+            func block(_ name: String, _ width: Int) -> [LayerSpec] {
+                [.conv(name, width, kernel: 3, stride: 1, padding: 1), LayerSpec(type: "batchnorm", values: ["name": .string("bn" + name.dropFirst(4))]), .relu]
+            }
+            // 28x28: 28 -> pool -> 14 -> pool -> 7 -> global average.
+            return block("conv1", 16) + block("conv2", 16) + [.maxpool(kernel: 2, stride: 2)]
+                + block("conv3", 32) + block("conv4", 32) + [.maxpool(kernel: 2, stride: 2)]
+                + block("conv5", 64) + [LayerSpec(type: "globalavgpool"), .flatten, .linear("fc", classes)]
+        case .zfNet:
+            let lrn = LayerSpec(type: "lrn", values: ["size": .int(5), "alpha": .double(1e-4), "beta": .double(0.75), "k": .int(1)])
+            // 28x28: conv1 -> 14, pool -> 7, conv2 -> 4, pool -> 2, conv3-5 -> 2, pool -> 1.
+            return [
+                .conv("conv1", 24, kernel: 7, stride: 2, padding: 3), .relu, .maxpool(kernel: 3, stride: 2, padding: 1), lrn,
+                .conv("conv2", 64, kernel: 5, stride: 2, padding: 2), .relu, .maxpool(kernel: 3, stride: 2, padding: 1), lrn,
+                .conv("conv3", 96, kernel: 3, stride: 1, padding: 1), .relu,
+                .conv("conv4", 96, kernel: 3, stride: 1, padding: 1), .relu,
+                .conv("conv5", 64, kernel: 3, stride: 1, padding: 1), .relu, .maxpool(kernel: 3, stride: 2, padding: 1),
+                .flatten, .linear("fc6", 256), .relu, .dropout(0.5), .linear("fc7", 256), .relu, .dropout(0.5),
+                .linear("fc8", classes),
             ]
         }
     }

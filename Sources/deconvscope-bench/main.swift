@@ -1,7 +1,7 @@
 // deconvscope-bench: measured numbers for `make bench`, in a release build. Never part of the tests.
 //
 // `deconvscope-bench [SECTION...]` runs only the named sections (sgemm, train, layers, monitor,
-// pool, beside, sgd, overhead, memory); with none it runs all of them, as `make bench` does.
+// pool, beside, sgd, overhead, zoo, memory); with none it runs all of them, as `make bench` does.
 import Foundation
 import Tensors
 import Layers
@@ -196,6 +196,17 @@ if wants("overhead") {
         let sorted = rates[i].sorted(), median = sorted[sorted.count / 2]
         print("  " + c.0.padding(toLength: 32, withPad: " ", startingAt: 0)
               + String(format: "%6.0f images/s median (%4.0f-%4.0f), %5.1f%% of training alone", median, sorted.first!, sorted.last!, 100 * median / baseline))
+    }
+}
+
+if wants("zoo") {
+    // A small zoo (issue 21): the presets' training speed and peak memory, each in its own process.
+    let cli = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("deconvscope").path
+    let images = Int(environment["BENCH_ZOO_IMAGES"] ?? "12800") ?? 12800
+    print("zoo, deconvscope train --no-monitor, 1 epoch of \(images) Fashion-MNIST images, batch 128 (PyTorch 2.15 CPU on the same models: docs/pytorch-zoo.py):")
+    for model in ["zf-fmnist", "alexnet-fmnist", "vgg-bn", "zf-net"] {
+        let r = try zooTraining(cli: cli, model: model, images: images)
+        print("  " + model.padding(toLength: 16, withPad: " ", startingAt: 0) + String(format: "%7.0f images/s   peak %5.0f MiB", r.imagesPerSecond, r.peakMiB))
     }
 }
 
