@@ -39,17 +39,13 @@ public final class LocalResponseNorm: Layer {
     @inline(__always)
     private func normalized(by j: Int) -> ClosedRange<Int> { max(0, j - (size - 1) / 2)...min(channels - 1, j + size / 2) }
 
-    /// D^-beta; PyTorch's default beta 0.75 as two square roots, a few times faster than `pow`.
-    @inline(__always)
-    private func inversePower(_ d: Float) -> Float {
-        if beta == 0.75 { let r = d.squareRoot(); return 1 / (r * r.squareRoot()) }
-        return pow(d, -beta)
-    }
 
     public func forward(_ x: Tensor, mode: ForwardMode) -> Tensor {
         let n = x.shape[0], plane = height * width, c = channels
         precondition(Array(x.shape.dropFirst()) == inputShape, "lrn expects \(inputShape), got \(x.shape)")
-        let coefficient = alpha / Float(size)
+        // Locals, not properties: stores through the buffers could alias this object for all the
+        // optimizer knows, which made it reload them per element and kept the loop scalar.
+        let (coefficient, k, beta) = (alpha / Float(size), k, beta)
         var base = Tensor(uninitialized: x.shape) { _ in }    // every plane is written below
         var scale = Tensor(uninitialized: x.shape) { _ in }
         let y = Tensor(uninitialized: x.shape) { yp in
@@ -67,13 +63,21 @@ public final class LocalResponseNorm: Layer {
                         for i in 0..<plane { d[i] += a[i] * a[i] }
                     }
                     let a = xb + p * plane, s = sb + p * plane, out = yb + p * plane
-                    for i in 0..<plane {
-                        let denominator = k + coefficient * d[i]
-                        d[i] = denominator
-                        let inverse = inversePower(denominator)
-                        s[i] = inverse
-                        out[i] = a[i] * inverse
+                    for i in 0..<plane { d[i] = k + coefficient * d[i] }
+                    if beta == 0.75 {
+                        // PyTorch's default: D^-0.75 as two square roots, eight lanes at a time, where
+                        // `pow` is a call per element (the scalar loop did not vectorize either).
+                        var i = 0
+                        while i + 8 <= plane {
+                            let r = UnsafeRawPointer(d + i).loadUnaligned(as: SIMD8<Float>.self).squareRoot()
+                            UnsafeMutableRawPointer(s + i).storeBytes(of: 1 / (r * r.squareRoot()), as: SIMD8<Float>.self)
+                            i += 8
+                        }
+                        while i < plane { let r = d[i].squareRoot(); s[i] = 1 / (r * r.squareRoot()); i += 1 }
+                    } else {
+                        for i in 0..<plane { s[i] = pow(d[i], -beta) }
                     }
+                    for i in 0..<plane { out[i] = a[i] * s[i] }
                 }
             } } }
         }
