@@ -8,16 +8,13 @@ import XCTest
 /// Imports ONNX files built by the `onnx` Python package: the model JSON, the named tensors, and, for the
 /// layer kinds today's `Network` runs, logits equal to onnxruntime's on the same random inputs.
 final class ONNXImportTests: XCTestCase {
-    /// Today's `Network`, loaded through the snapshot path the monitor uses for HDF5 files.
-    func network(_ imported: ImportedModel) throws -> Network {
-        let weights = imported.parameters.mapValues { LayerParameters(weight: $0["weight"]!, bias: $0["bias"]!) }
-        let snapshot = Snapshot(epoch: 0, step: 0, architecture: imported.architecture, weights: weights)
-        return try Network.load(snapshot: snapshot, path: "imported.onnx")
+    /// The `Network` the monitor builds from the file: `Snapshot.readONNX`, then the snapshot loader.
+    func network(_ path: String) throws -> Network {
+        try Network.load(snapshot: try Snapshot.readONNX(from: path, epoch: 0), path: path)
     }
 
     func assertLogitsMatchOnnxruntime(_ fixture: ONNXFixture, file: StaticString = #filePath, line: UInt = #line) throws {
-        let imported = try ONNXImporter.read(path: fixture.model)
-        let ours = try network(imported).forward(Tensor(shape: fixture.input, data: fixture.inputValues), mode: .inference)
+        let ours = try network(fixture.model).forward(Tensor(shape: fixture.input, data: fixture.inputValues), mode: .inference)
         XCTAssertEqual(ours.shape, [fixture.input[0], fixture.classes], file: file, line: line)
         let reference = try XCTUnwrap(fixture.logits, file: file, line: line)
         assertClose(ours.data, reference, tolerance: 1e-4, "against onnxruntime", file: file, line: line)
@@ -77,8 +74,7 @@ final class ONNXImportTests: XCTestCase {
     }
 
     /// BatchNorm kept as a node (PyTorch's do_constant_folding=False), average pooling with counted padding,
-    /// LRN, global average pooling. Today's Network has none of these kinds (issue 21), so this checks the
-    /// model JSON and tensors; ONNXExportTests checks their values through onnxruntime.
+    /// LRN, global average pooling: the model JSON, the tensors, and the logits against onnxruntime's.
     func testUnfoldedBatchNormAvgPoolLRNGlobalPoolModelJSON() throws {
         let fixture = try buildFixture("bn_unfolded", in: self)
         let imported = try ONNXImporter.read(path: fixture.model)
@@ -105,6 +101,7 @@ final class ONNXImportTests: XCTestCase {
         XCTAssertEqual(imported.parameters["fc"]?["weight"]?.data, try fixture.initializer("fw"))
         XCTAssertTrue(imported.architecture.contains(#"{"eps":0.001,"name":"block1.bn","type":"batchnorm"}"#), imported.architecture)
         XCTAssertTrue(imported.architecture.contains(#"{"alpha":0.0002,"beta":0.7,"k":1.5,"size":3,"type":"lrn"}"#), imported.architecture)
+        try assertLogitsMatchOnnxruntime(fixture)
     }
 
     /// The same network with its BatchNorm folded into the conv (torch.onnx.export's default): no batchnorm layer.
@@ -114,6 +111,7 @@ final class ONNXImportTests: XCTestCase {
                        ["conv", "relu", "avgpool", "lrn", "conv", "globalavgpool", "flatten", "linear"])
         XCTAssertEqual(Set(folded.parameters.keys), ["block1.conv", "block2.conv", "fc"])
         XCTAssertEqual(folded.parameters["block1.conv"]?["weight"]?.shape, [5, 2, 3, 3])
+        try assertLogitsMatchOnnxruntime(try buildFixture("bn_folded", in: self))
     }
 
     func testReduceMeanOverHeightAndWidthIsGlobalAveragePooling() throws {
@@ -121,6 +119,7 @@ final class ONNXImportTests: XCTestCase {
         for name in ["reducemean18", "reducemean13"] {
             let imported = try ONNXImporter.read(path: try buildFixture(name, in: self).model)
             XCTAssertEqual(imported.model.layers.map(\.type), ["conv", "globalavgpool", "flatten", "linear"], name)
+            try assertLogitsMatchOnnxruntime(try buildFixture(name, in: self))
         }
     }
 
