@@ -13,7 +13,7 @@ DEB_PACKAGES := libhdf5-dev libopenblas-dev libpng-dev zlib1g-dev pkg-config hdf
 CPU_FLAGS   ?= $(shell [ "$$(uname -m)" = x86_64 ] && grep -qw avx2 /proc/cpuinfo && grep -qw fma /proc/cpuinfo && echo -Xswiftc -target-cpu -Xswiftc haswell -Xswiftc -DDECONVSCOPE_FMA)
 RELEASE_FLAGS ?= $(CPU_FLAGS)
 DEMO_RUN    ?= demo
-DEMO_FLAGS  ?= --model zf-fmnist --max-filter-rms 0.1 --first-conv-init-std 0.01 --epochs 3 --snapshot-epochs 0,1,2,3 --train-limit 30000 --run $(DEMO_RUN)
+DEMO_FLAGS  ?= --model zf-fmnist --epochs 3 --snapshot-epochs 0,1,2,3 --train-limit 30000 --run $(DEMO_RUN)
 
 .PHONY: all deps pydeps build release test demo colour-demo bench doctor fuzz clean help
 
@@ -71,7 +71,7 @@ colour-demo: release
 	rm -rf $(COLOUR_DATA) Checkpoints/$(COLOUR_RUN) Reports/$(COLOUR_RUN)
 	python3 docs/colour-fmnist.py --train-per-class 200 --test-per-class 50 $(COLOUR_DATA)
 	$(BIN_RELEASE) train --model docs/zf-colour.json --data folder --data-dir $(COLOUR_DATA) \
-	  --max-filter-rms 0.1 --epochs 2 --snapshot-epochs 0,1,2 --probes 500 --run $(COLOUR_RUN)
+	  --epochs 2 --snapshot-epochs 0,1,2 --probes 500 --run $(COLOUR_RUN)
 	@echo "report: $(CURDIR)/Reports/$(COLOUR_RUN)/index.html"
 
 bench: release

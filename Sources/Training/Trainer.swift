@@ -26,8 +26,12 @@ public struct TrainingDiverged: Error, CustomStringConvertible {
     public var reason: String
     /// The newest snapshot on disk when training stopped, if the caller knows it.
     public var lastSnapshot: String?
+    /// Whether conv filters were renormalized (--max-filter-rms, on by default); when they were
+    /// not, turning it on is the second remedy.
+    public var filtersRenormalized = false
     public var description: String {
-        "training diverged in epoch \(epoch) at step \(step): \(reason); try a smaller --learning-rate (now \(learningRate)), e.g. \(learningRate / 10), or --max-filter-rms 0.1"
+        "training diverged in epoch \(epoch) at step \(step): \(reason); try a smaller --learning-rate (now \(learningRate)), e.g. \(learningRate / 10)"
+            + (filtersRenormalized ? "" : ", or --max-filter-rms 0.1")
             + (lastSnapshot.map { "; the last good snapshot is \($0)" } ?? "")
     }
 }
@@ -153,7 +157,8 @@ public final class Trainer {
     }
 
     private func diverged(step: Int, _ reason: String) -> TrainingDiverged {
-        TrainingDiverged(epoch: epoch + 1, step: step, learningRate: optimizer.learningRate, reason: reason)
+        TrainingDiverged(epoch: epoch + 1, step: step, learningRate: optimizer.learningRate, reason: reason,
+                         filtersRenormalized: optimizer.maxFilterRMS != nil)
     }
 
     /// Metrics of the current weights before any training (epoch 0).

@@ -30,8 +30,8 @@ extension Train {
         try same("--learning-rate", learningRate, stored.learningRate)
         try same("--momentum", momentum, stored.momentum)
         try same("--weight-decay", weightDecay, stored.weightDecay)
-        try same("--max-filter-rms", maxFilterRms, stored.maxFilterRMS)
-        try same("--first-conv-init-std", firstConvInitStd, stored.firstConvInitStd)
+        try sameOrOff("--max-filter-rms", maxFilterRms, stored.maxFilterRMS, off: "0 (off)")
+        try sameOrOff("--first-conv-init-std", firstConvInitStd, stored.firstConvInitStd, off: "0 (He's std)")
         try same("--seed", seed, stored.seed)
     }
 
@@ -81,6 +81,13 @@ extension Train {
     private func same<Value: Equatable>(_ option: String, _ given: Value?, _ stored: Value?) throws {
         guard let given, given != stored else { return }
         throw changed(option, stored: stored.map { "with \($0)" } ?? "without \(option)", given: "\(given)")
+    }
+
+    /// An option whose 0 is stored as nil (off, or He's init): 0 given again matches a run stored
+    /// without the option, so runs started before these options became defaults resume as they began.
+    private func sameOrOff(_ option: String, _ given: Float?, _ stored: Float?, off: String) throws {
+        guard let given, (given == 0 ? nil : given) != stored else { return }
+        throw changed(option, stored: "with \(stored.map { "\($0)" } ?? off)", given: "\(given)")
     }
 
     private func changed(_ option: String, stored: String, given: String) -> RunError {

@@ -30,9 +30,9 @@ struct Train: ParsableCommand {
     @Option(help: "SGD learning rate (default 0.01).") var learningRate: Float?
     @Option(help: "SGD momentum (default 0.9).") var momentum: Float?
     @Option(help: "L2 weight decay added to the gradient (default 0).") var weightDecay: Float?
-    @Option(help: ArgumentHelp("Rescale conv filters whose RMS exceeds R back to R, as Zeiler & Fergus did (they used 0.1).", valueName: "R"))
+    @Option(help: ArgumentHelp("After every step, rescale conv filters whose RMS exceeds R back to R, as Zeiler & Fergus did (default 0.1, theirs; 0 turns it off). Without it, lr 0.01 kills some conv2 filters of zf-fmnist in the first epochs.", valueName: "R"))
     var maxFilterRms: Float?
-    @Option(help: ArgumentHelp("Draw the first conv layer's initial weights with this std instead of He's (Zeiler & Fergus used 0.01). With He's (~0.28 for 5x5) its filters keep their random look for many epochs; from 0.01 edge and bar detectors show after one.", valueName: "std"))
+    @Option(help: ArgumentHelp("Draw the first conv layer's initial weights with this std (default 0.01, Zeiler & Fergus's; 0 uses He's, ~0.28 for 5x5). From 0.01, edge and bar detectors show after one epoch; from He's, the filters keep their random look for many epochs.", valueName: "std"))
     var firstConvInitStd: Float?
     @Option(help: "Seed for initialization, shuffling and dropout; equal seeds give equal runs (default 0).") var seed: UInt64?
     @Option(help: ArgumentHelp("Train on only the first N training images (quick experiments).", valueName: "N")) var trainLimit: Int?
@@ -53,8 +53,8 @@ struct Train: ParsableCommand {
         if let lr = learningRate { guard lr > 0, lr.isFinite else { throw ValidationError("--learning-rate must be a positive number") } }
         if let m = momentum { guard m >= 0, m < 1 else { throw ValidationError("--momentum must be in [0, 1)") } }
         if let wd = weightDecay { guard wd >= 0 else { throw ValidationError("--weight-decay must be at least 0") } }
-        if let r = maxFilterRms { guard r > 0 else { throw ValidationError("--max-filter-rms must be positive") } }
-        if let s = firstConvInitStd { guard s > 0, s.isFinite else { throw ValidationError("--first-conv-init-std must be a positive number") } }
+        if let r = maxFilterRms { guard r >= 0, r.isFinite else { throw ValidationError("--max-filter-rms must be a positive number, or 0 for off") } }
+        if let s = firstConvInitStd { guard s >= 0, s.isFinite else { throw ValidationError("--first-conv-init-std must be a positive number, or 0 for He's") } }
         if let n = trainLimit { guard n >= 1 else { throw ValidationError("--train-limit must be at least 1") } }
         if let list = snapshotEpochs { _ = try parseEpochList(list) }
         if let runName { try RunDirectory.validate(runName: runName) }
@@ -104,10 +104,10 @@ struct Train: ParsableCommand {
                     run: runName ?? defaultRunName(modelName), model: modelName, architecture: spec,
                     data: kind.rawValue, dataDir: dataOptions.dataDir,
                     epochs: epochs ?? 10, batchSize: batchSize ?? 128, learningRate: learningRate ?? 0.01, momentum: momentum ?? 0.9,
-                    weightDecay: weightDecay ?? 0, maxFilterRMS: maxFilterRms, seed: seed ?? 0, trainLimit: trainLimit,
+                    weightDecay: weightDecay ?? 0, maxFilterRMS: RecipeDefaults.maxFilterRMS(given: maxFilterRms), seed: seed ?? 0, trainLimit: trainLimit,
                     snapshotEpochs: try parseEpochList(snapshotEpochs ?? "0,1,2,5,10"),
                     probes: probeOptions.probes, top: probeOptions.top, status: .running, message: nil, created: now, updated: now,
-                    firstConvInitStd: firstConvInitStd)
+                    firstConvInitStd: RecipeDefaults.firstConvInitStd(given: firstConvInitStd))
             }
             let runName = config.run, modelName = config.model, epochs = config.epochs
             let directory = RunDirectory(path: checkpoints + "/" + runName)
