@@ -87,14 +87,12 @@ public final class BatchNorm2D: Layer {
         variance.withUnsafeMutableBufferPointer { vp in
             parallelFor(channels) { c in
                 var sum = 0.0
-                for i in 0..<n { let src = xp.baseAddress! + (i * channels + c) * plane; var s: Float = 0; for j in 0..<plane { s += src[j] }; sum += Double(s) }
-                let mu = sum / count
+                for i in 0..<n { sum += Double(Self.sum(xp.baseAddress! + (i * channels + c) * plane, plane) { $0 }) }
+                let mu = sum / count, m = SIMD8<Float>(repeating: Float(mu)), ms = Float(mu)
                 var squares = 0.0
                 for i in 0..<n {
-                    let src = xp.baseAddress! + (i * channels + c) * plane, m = Float(mu)
-                    var s: Float = 0
-                    for j in 0..<plane { let d = src[j] - m; s += d * d }
-                    squares += Double(s)
+                    squares += Double(Self.sum(xp.baseAddress! + (i * channels + c) * plane, plane,
+                                               { let d = $0 - m; return d * d }, { let d = $0 - ms; return d * d }))
                 }
                 mp[c] = Float(mu)
                 vp[c] = Float(squares / count)
@@ -143,9 +141,8 @@ public final class BatchNorm2D: Layer {
                     var sum = 0.0, product = 0.0
                     for i in 0..<n {
                         let d = dp.baseAddress! + (i * channels + c) * plane, v = np.baseAddress! + (i * channels + c) * plane
-                        var a: Float = 0, b: Float = 0
-                        for j in 0..<plane { a += d[j]; b += d[j] * (v[j] - m) * s }
-                        sum += Double(a); product += Double(b)
+                        sum += Double(Self.sum(d, plane) { $0 })
+                        product += Double(Self.dot(d, v, plane, shift: m) * s)
                     }
                     sp[c] = sum; pp[c] = product
                 }
@@ -183,6 +180,35 @@ public final class BatchNorm2D: Layer {
 
     public func cropped(toOutput output: (height: Int, width: Int)) -> (any Layer)? {
         BatchNorm2D(sharing: self, height: output.height, width: output.width)
+    }
+
+    // Reductions over one plane with eight partial sums: a Float sum in one accumulator does not
+    // vectorize (its order is fixed), and these passes are most of the layer's time.
+
+    /// Sum of `f` over `count` values (`scalar` the same map for the tail).
+    @inline(__always)
+    static func sum(_ p: UnsafePointer<Float>, _ count: Int, _ f: (SIMD8<Float>) -> SIMD8<Float>, _ scalar: (Float) -> Float) -> Float {
+        var acc = SIMD8<Float>.zero, j = 0
+        while j + 8 <= count { acc += f(SIMD8.load(p + j)); j += 8 }
+        var total = acc.sum()
+        while j < count { total += scalar(p[j]); j += 1 }
+        return total
+    }
+
+    @inline(__always)
+    static func sum(_ p: UnsafePointer<Float>, _ count: Int, _ f: (SIMD8<Float>) -> SIMD8<Float>) -> Float {
+        sum(p, count, f) { $0 }
+    }
+
+    /// Sum of a[j] * (b[j] - shift) over `count` values.
+    @inline(__always)
+    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ count: Int, shift: Float) -> Float {
+        var acc = SIMD8<Float>.zero, j = 0
+        let m = SIMD8<Float>(repeating: shift)
+        while j + 8 <= count { acc += SIMD8.load(a + j) * (SIMD8.load(b + j) - m); j += 8 }
+        var total = acc.sum()
+        while j < count { total += a[j] * (b[j] - shift); j += 1 }
+        return total
     }
 }
 
