@@ -99,15 +99,9 @@ extension AvgPool2D: LayerKind {
     public static let keys = ["kernel", "stride", "padding"]
 
     public static func build(_ spec: LayerSpec, input: [Int], context: inout LayerBuildContext) throws -> AvgPool2D {
-        let (_, h, w) = try context.planes(input)
-        let k = try context.int("kernel", min: 1)
-        let window = WindowGeometry(kernel: k, stride: try context.int("stride", default: k, min: 1), padding: try context.int("padding", default: 0, min: 0))
-        guard window.padding * 2 <= window.kernel else {
-            throw context.fail("padding \(window.padding) must be at most half the kernel \(window.kernel) (as in PyTorch)")
-        }
-        guard let pool = AvgPool2D(inputShape: input, window: window) else {
-            throw context.fail("kernel \(k) is larger than its padded input \(h + 2 * window.padding)x\(w + 2 * window.padding) (input \(input))")
-        }
+        _ = try context.planes(input)
+        let window = try context.poolingWindow()
+        guard let pool = AvgPool2D(inputShape: input, window: window) else { throw context.windowTooLarge(window, input: input) }
         return pool
     }
 

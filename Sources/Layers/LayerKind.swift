@@ -76,6 +76,22 @@ public struct LayerBuildContext {
         return (input[0], input[1], input[2])
     }
 
+    /// A pooling layer's `kernel`, `stride` (= kernel) and `padding` (0), with PyTorch's rule that
+    /// padding is at most half the kernel (every window then holds an input element).
+    public func poolingWindow() throws -> WindowGeometry {
+        let k = try int("kernel", min: 1)
+        let window = WindowGeometry(kernel: k, stride: try int("stride", default: k, min: 1), padding: try int("padding", default: 0, min: 0))
+        guard window.padding * 2 <= window.kernel else {
+            throw fail("padding \(window.padding) must be at most half the kernel \(window.kernel) (as in PyTorch)")
+        }
+        return window
+    }
+
+    /// The error for a sliding window larger than its padded (C, H, W) input.
+    public func windowTooLarge(_ window: WindowGeometry, input: [Int]) -> ModelError {
+        fail("kernel \(window.kernel) is larger than its padded input \(input[1] + 2 * window.padding)x\(input[2] + 2 * window.padding) (input \(input))")
+    }
+
     /// Counts `shapes` of new parameters against the model's limit before they are allocated.
     public mutating func addParameters(_ shapes: [[Int]]) throws {
         for shape in shapes {
