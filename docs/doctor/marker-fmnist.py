@@ -17,7 +17,7 @@ import zlib
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "docs"))
 import importlib.util
-spec = importlib.util.spec_from_file_location("colour", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "docs", "colour-fmnist.py"))
+spec = importlib.util.spec_from_file_location("colour", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "colour-fmnist.py"))
 colour = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(colour)
 CLASSES = colour.CLASSES
