@@ -37,7 +37,7 @@ struct MonitorCommand: ParsableCommand {
 
     @Flag(help: "Reprocess every snapshot; by default only snapshots without up-to-date report data are processed.") var force = false
 
-    @Flag(help: "Keep following the run: process new snapshots as the trainer writes them, until run.json says the run has ended (or Ctrl-C).")
+    @Flag(help: "Keep following the run: process new snapshots as the trainer writes them, until run.json says the run has ended (or Ctrl-C). A folder without run.json (a training script elsewhere writing epoch-NNNN.onnx files) is followed until Ctrl-C.")
     var watch = false
 
     @Option(help: ArgumentHelp("Seconds between checks for new snapshots in --watch mode.", valueName: "s"))
@@ -148,11 +148,12 @@ struct MonitorCommand: ParsableCommand {
                         }
                         if let e = findings.epochs.last { print("epoch \(e.epoch)  " + flagSummary(e)) }
                         index = try ReportWriter.write(reportDirectory: reportDir)
-                    } else if status != .running {
-                        // One last pass so the report shows the final status, then stop.
+                    } else if let status, status != .running {
+                        // One last pass so the report shows the final status, then stop. A folder without
+                        // run.json (a training script elsewhere writing .onnx or .h5 files) is followed until Ctrl-C.
                         findings = try monitor.writeFindings()
                         index = try ReportWriter.write(reportDirectory: reportDir)
-                        print("run \(status?.rawValue ?? "without run.json"): stopped watching; report: \(index)")
+                        print("run \(status.rawValue): stopped watching; report: \(index)")
                         break
                     }
                     if watchInterrupted == 0 { usleep(useconds_t(pollInterval * 1_000_000)) }

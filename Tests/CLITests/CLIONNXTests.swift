@@ -108,3 +108,27 @@ final class CLIONNXTests: XCTestCase {
         assertOneLineError(try monitor(dir, "y", ["--mean", "0.5,0.5", "--std", "0.2,0.2", "--force"]), contains: "one value per input channel")
     }
 }
+
+extension CLIONNXTests {
+    /// `--watch` on a folder a training script elsewhere writes ONNX files into (no run.json): it
+    /// processes each new file as it is renamed into place, and keeps following until Ctrl-C.
+    func testWatchFollowsAFolderOfONNXFiles() throws {
+        let dir = CLI.temporaryDirectory()
+        try train(dir)
+        let folder = "\(dir)/Checkpoints/external"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        XCTAssertEqual(try CLI.run(["export", "\(dir)/Checkpoints/r/epoch-0000.h5", "\(folder)/epoch-0000.onnx"]).status, 0)
+        let watcher = try RunningCLI(["monitor", folder, "--watch", "--poll-interval", "0.1", "--probes", "24",
+                                      "--reports", "\(dir)/Reports", "--data", "fashion-mnist"], in: dir)
+        XCTAssertTrue(watcher.waitFor("watching"), watcher.stdout + watcher.stderr)
+        // The script's habit: write to a temporary name, then rename.
+        XCTAssertEqual(try CLI.run(["export", "\(dir)/Checkpoints/r/epoch-0001.h5", "\(dir)/tmp-epoch-1.onnx"]).status, 0)
+        try FileManager.default.moveItem(atPath: "\(dir)/tmp-epoch-1.onnx", toPath: "\(folder)/epoch-0001.onnx")
+        XCTAssertTrue(watcher.waitFor("epoch 1 processed"), watcher.stdout + watcher.stderr)
+        XCTAssertTrue(watcher.process.isRunning, "without run.json the watcher keeps following: \(watcher.stdout)")
+        kill(watcher.process.processIdentifier, SIGINT)
+        XCTAssertEqual(watcher.finish(timeout: 120), 0, watcher.stderr)
+        let findings = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(dir)/Reports/external/findings.json"))) as! [String: Any]
+        XCTAssertEqual((findings["epochs"] as! [[String: Any]]).compactMap { $0["epoch"] as? Int }, [0, 1])
+    }
+}
