@@ -27,7 +27,7 @@ public enum Diagnostics {
             parallelFor(f) { o in
                 let filter = layer.weight.data[(o * per)..<((o + 1) * per)]
                 let alias = Spectrum.energiesAboveNyquist(filter, channels: inChannels, kernel: layer.kernel, strides: [layer.samplingStride])[0]
-                let lowBand = Spectrum.lowBandRatio(Array(filter), channels: inChannels, kernel: layer.kernel, stride: layer.samplingStride)
+                let lowBand = Spectrum.lowBandRatio(energyAbove: alias, of: filter, kernel: layer.kernel, stride: layer.samplingStride)
                 var hf = 0.0
                 for j in 0..<layer.top[o].count {
                     let start = (o * layer.k + j) * imageSize

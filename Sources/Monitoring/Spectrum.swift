@@ -175,14 +175,25 @@ public enum Spectrum {
     /// The ratio, unlike the share above Nyquist, does not call every random filter aliased: under
     /// stride 8 a white 11x11 filter already has 98% of its energy above Nyquist.
     /// `filter` is (C, k, k). Stride 1 keeps every frequency: 1 by definition.
+    public static func lowBandRatio(_ filter: ArraySlice<Float>, channels: Int, kernel: Int, stride s: Int, size: Int = 32) -> Double {
+        guard s > 1 else { return 1 }
+        return lowBandRatio(energyAbove: energyAboveNyquist(Array(filter), channels: channels, kernel: kernel, stride: s, size: size),
+                            of: filter, kernel: kernel, stride: s, size: size)
+    }
+
     public static func lowBandRatio(_ filter: [Float], channels: Int, kernel: Int, stride s: Int, size: Int = 32) -> Double {
+        lowBandRatio(filter[...], channels: channels, kernel: kernel, stride: s, size: size)
+    }
+
+    /// The same ratio from the filter's share of energy above the sampling's Nyquist frequency,
+    /// `above` (`energyAboveNyquist` at stride `s`), for a caller that has it already.
+    public static func lowBandRatio(energyAbove above: Double, of filter: ArraySlice<Float>, kernel: Int, stride s: Int, size: Int = 32) -> Double {
         guard s > 1 else { return 1 }
         let n = max(size, kernel)
         let limit = 1.0 / (2.0 * Double(s))
         func freq(_ u: Int) -> Double { Double(u <= n / 2 ? u : u - n) / Double(n) }
         let inBand = (0..<n).filter { abs(freq($0)) <= limit + 1e-12 }.count
         let noiseShare = Double(inBand * inBand) / Double(n * n)
-        let above = energyAboveNyquist(filter, channels: channels, kernel: kernel, stride: s, size: size)
         var total = 0.0
         for v in filter { total += Double(v) * Double(v) }
         guard total > 0 else { return 1 }   // an all-zero filter has nothing to fold
