@@ -76,18 +76,48 @@ public final class MaxPool2D: Layer {
     public func settleNearTies(input x: Tensor, output y: Tensor) {
         precondition(x.shape == [savedBatch] + inputShape && y.shape == [savedBatch] + outputShape
                      && switches.count == y.count, "maxpool settleNearTies needs the last forward's input, output and switches")
+        var all = switches
+        switches = []   // unshared, so settling writes in place
+        settleNearTies(input: x, output: y, switches: &all, planes: Array(0..<(savedBatch * channels)))
+        switches = all
+    }
+
+    /// `settleNearTies(input:output:)` for some planes only (image * C + channel, in the batch), in
+    /// `switches` as `takeSwitches` handed them over from the forward of `x` into `y`: for a caller
+    /// that needs few of the batch's switches (the monitor's top-k pass keeps those a projection
+    /// can read, and settles nothing else).
+    public func settleNearTies(input x: Tensor, output y: Tensor, switches: inout [Int32], planes: [Int]) {
+        let n = x.shape.first ?? 0
+        precondition(x.shape == [n] + inputShape && y.shape == [n] + outputShape && switches.count == y.count
+                     && planes.allSatisfy { (0..<(n * channels)).contains($0) }, "maxpool settleNearTies needs a forward's input, output and switches")
         let (h, w, oh, ow, window) = (height, width, outHeight, outWidth, geometry)
         x.data.withUnsafeBufferPointer { xp in
         y.data.withUnsafeBufferPointer { yp in
         switches.withUnsafeMutableBufferPointer { sp in
-            let (xb, yb, sb) = (xp.baseAddress!, yp.baseAddress!, sp.baseAddress!)
-            parallelRanges(savedBatch * channels, minimum: 16) { planes in
-                for p in planes {
+        planes.withUnsafeBufferPointer { pp in
+            let (xb, yb, sb, pb) = (xp.baseAddress!, yp.baseAddress!, sp.baseAddress!, pp.baseAddress!)
+            if let kernel = StrideTwoPoolPlane(height: h, width: w, geometry: window) {
+                // The vector form of the rule for the windows `pool` vectorizes (the presets' 3/2/1).
+                parallelRanges(planes.count, minimum: 16) { range in
+                    withUnsafeTemporaryAllocation(of: Float.self, capacity: kernel.scratchFloats) { scratch in
+                    withUnsafeTemporaryAllocation(of: Int32.self, capacity: kernel.scratchInts) { scratchArg in
+                        kernel.prepare(scratch: scratch.baseAddress!, scratchArg: scratchArg.baseAddress!)
+                        for q in range {
+                            let p = pb[q]
+                            kernel.settle(xb + p * h * w, maxima: yb + p * oh * ow, switches: sb + p * oh * ow, scratch: scratch.baseAddress!)
+                        }
+                    } }
+                }
+                return
+            }
+            parallelRanges(planes.count, minimum: 16) { range in
+                for q in range {
+                    let p = pb[q]
                     NearTies.settle(xb + p * h * w, height: h, width: w, geometry: window, maxima: yb + p * oh * ow,
                                     outHeight: oh, outWidth: ow, switches: sb + p * oh * ow)
                 }
             }
-        } } }
+        } } } }
     }
 
     /// The switches of the last forward, handed over without a copy; the next forward allocates new

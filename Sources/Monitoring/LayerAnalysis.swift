@@ -3,7 +3,7 @@ import Layers
 
 /// What the monitor measured for one conv block of one snapshot: the contract's
 /// `Reports/<run>/data/epoch-NNNN.h5` group `/<layer>` holds exactly this.
-public struct LayerAnalysis: Sendable {
+public struct LayerAnalysis: Sendable, Equatable {
     public var name: String
     /// Block output map size (H, W), after the block's ReLU and pooling.
     public var mapShape: [Int]
@@ -48,7 +48,7 @@ public struct LayerAnalysis: Sendable {
 }
 
 /// The monitor's result for one snapshot.
-public struct SnapshotAnalysis: Sendable {
+public struct SnapshotAnalysis: Sendable, Equatable {
     public var epoch: Int
     public var step: Int
     public var probes: Int

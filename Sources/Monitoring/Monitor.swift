@@ -110,7 +110,7 @@ public final class Monitor {
         let stamp = FileStamp(path)
         do {
             let (snapshot, network) = try PhaseTimings.measure("snapshot read") {
-                let snapshot = try Snapshot.readAnyFormat(from: path)
+                let snapshot = try Snapshot.readAnyFormat(from: path, optimizerState: false)
                 return (snapshot, try Network.load(snapshot: snapshot, path: path))
             }
             unreadable[path] = nil
@@ -186,7 +186,7 @@ public final class Monitor {
     /// Processes one snapshot: replay, projections, data file. Returns its analysis.
     public func process(epoch: Int, snapshotPath: String) throws -> SnapshotAnalysis {
         let (snapshot, network) = try PhaseTimings.measure("snapshot read") {
-            let snapshot = try Snapshot.readAnyFormat(from: snapshotPath)
+            let snapshot = try Snapshot.readAnyFormat(from: snapshotPath, optimizerState: false)
             return (snapshot, try Network.load(snapshot: snapshot, path: snapshotPath))
         }
         return try process(epoch: epoch, snapshotPath: snapshotPath, snapshot: snapshot, network: network)

@@ -46,16 +46,20 @@ public struct Replay {
         // 1. Top-k search: one inference pass over the probes, scanning each block's output maps.
         for start in stride(from: 0, to: p, by: batchSize) { PhaseTimings.measure("top-k forward") {
             let batch = probes.inputs.slice(start..<min(p, start + batchSize))
+            let n = batch.shape[0]
             var poolInput = batch   // the input of the pooling layer the forward reaches next
+            // This batch's pooling (input, output, strict switches), settled and kept below for its
+            // probes that entered a top-k list, the only ones a projection can start from.
+            var pooled: [(layer: Int, input: Tensor, output: Tensor, switches: [Int32])] = []
+            // (block, channel, image) 1 where the image entered that map's top-k list.
+            var entered = blocks.map { _ in [UInt8]() }
             _ = network.forward(batch, mode: .inference, through: last.outputIndex, observing: observed) { index, y in
                 if pools.contains(index + 1) { poolInput = y }
-                if let pool = network.layers[index] as? MaxPool2D {
-                    pool.settleNearTies(input: poolInput, output: y)
-                    recorded.append(pool.takeSwitches(), layer: index, perImage: pool.outputShape.reduce(1, *))
-                }
+                if let pool = network.layers[index] as? MaxPool2D { pooled.append((index, poolInput, y, pool.takeSwitches())) }
                 guard let b = blockAt[index] else { return }
-                let (n, c, h, w) = (y.shape[0], y.shape[1], y.shape[2], y.shape[3])
+                let (c, h, w) = (y.shape[1], y.shape[2], y.shape[3])
                 let plane = h * w
+                entered[b] = [UInt8](repeating: 0, count: c * n)
                 // Each map's peak and sum on all cores.
                 withUnsafeTemporaryAllocation(of: PlanePeak.self, capacity: n * c) { peaks in
                     let peaksBase = peaks.baseAddress!
@@ -70,7 +74,8 @@ public struct Replay {
                     tops[b].withUnsafeMutableBufferPointer { topLists in
                     sums[b].withUnsafeMutableBufferPointer { mapSums in
                     maxPerProbe[b].data.withUnsafeMutableBufferPointer { maxima in
-                        let (topBase, sumBase, maxBase) = (topLists.baseAddress!, mapSums.baseAddress!, maxima.baseAddress!)
+                    entered[b].withUnsafeMutableBufferPointer { flags in
+                        let (topBase, sumBase, maxBase, flagBase) = (topLists.baseAddress!, mapSums.baseAddress!, maxima.baseAddress!, flags.baseAddress!)
                         parallelRanges(c, minimum: 8) { channels in
                             for ch in channels {
                                 var top = topBase[ch], sum = sumBase[ch]
@@ -78,14 +83,43 @@ public struct Replay {
                                     let peak = peaksBase[i * c + ch]
                                     sum += Double(peak.sum) / Double(plane)
                                     maxBase[ch * p + start + i] = peak.value
-                                    top.offer(Activation(image: start + i, y: peak.at / w, x: peak.at % w, value: peak.value))
+                                    if top.offer(Activation(image: start + i, y: peak.at / w, x: peak.at % w, value: peak.value)) {
+                                        flagBase[ch * n + i] = 1
+                                    }
                                 }
                                 (topBase[ch], sumBase[ch]) = (top, sum)
                             }
                         }
-                    } } }
+                    } } } }
                 }
             }
+            // The planes a projection can read: a map's own plane of a pooling inside its block
+            // (the layers after the conv act per channel, unless one needs forward state, whose block
+            // is projected by a fresh forward anyway), every plane of a pooling below its block.
+            var needed = pooled.map { [Bool](repeating: false, count: n * network.layers[$0.layer].outputShape[0]) }
+            for (b, block) in blocks.enumerated() where !entered[b].isEmpty {
+                let c = block.outputShape[0]
+                for (q, pool) in pooled.enumerated() where pool.layer <= block.outputIndex {
+                    let channels = network.layers[pool.layer].outputShape[0]
+                    let ownPlaneOnly = pool.layer > block.convIndex && channels == c
+                        && !network.layers[pool.layer...block.outputIndex].contains(where: \.deconvnetNeedsForwardState)
+                    for ch in 0..<c {
+                        for i in 0..<n where entered[b][ch * n + i] != 0 {
+                            if ownPlaneOnly { needed[q][i * channels + ch] = true } else { for j in 0..<channels { needed[q][i * channels + j] = true } }
+                        }
+                    }
+                }
+            }
+            let keep = (0..<n).filter { i in needed.indices.contains { q in
+                let channels = needed[q].count / n
+                return needed[q][(i * channels)..<((i + 1) * channels)].contains(true)
+            } }
+            for q in pooled.indices {
+                let pool = network.layers[pooled[q].layer] as! MaxPool2D
+                pool.settleNearTies(input: pooled[q].input, output: pooled[q].output, switches: &pooled[q].switches,
+                                    planes: needed[q].indices.filter { needed[q][$0] })
+            }
+            recorded.record(images: keep, firstProbe: start, from: pooled.map { ($0.layer, $0.switches) })
         } }
 
         // 2. Projections: every top activation alone, down through the same backward with the deconvnet rule.

@@ -1,17 +1,21 @@
 // What the top-k pass of `Replay` keeps of each forward batch.
 
-/// Every probe's max-pooling switches from the top-k pass, per pooling layer one probe-wide
-/// array, (P, C, outH, outW) elements.
+/// The max-pooling switches the projections need from the top-k pass, per pooling layer one
+/// array of (C, outH, outW) blocks, one block per recorded probe.
 ///
-/// The arrays are reserved for all P probes before the first batch and each batch's switches are
-/// copied in (38 MB for zf-fmnist at P = 1024, a few milliseconds): kept as the layer hands them
-/// over, one array per batch, they were allocated between the batch's activations and pinned the
-/// heap around them once those were freed, so later batches could not reuse all of that memory
-/// (measured at 256 images per batch: 41.8k -> 40.2k page faults per monitor process).
+/// Only probes that entered some top-k list when offered are recorded (the others can never be in
+/// a final list): for zf-fmnist at P = 1024 that is NNN of them. The arrays are reserved for all P
+/// probes before the first batch (address space only: pages nobody writes are never touched) and
+/// each batch's recorded blocks are copied in: kept as the layer hands them over, one array per
+/// batch, they were allocated between the batch's activations and pinned the heap around them once
+/// those were freed, so later batches could not reuse all of that memory (measured at 256 images
+/// per batch: 41.8k -> 40.2k page faults per monitor process).
 public struct RecordedSwitches {
     private var storage: [Int: [Int32]] = [:]
     /// Switches per image, (C, outH, outW) elements, by layer index.
     private(set) var perImage: [Int: Int] = [:]
+    /// Each recorded probe's block index, the same in every layer's array.
+    private var slots: [Int: Int] = [:]
 
     /// `pools`: the pooling layers the pass will run, by layer index, with their switches per image.
     init(probes: Int, pools: [(layer: Int, perImage: Int)]) {
@@ -24,17 +28,29 @@ public struct RecordedSwitches {
     }
 
     var layers: [Int] { Array(storage.keys) }
+    /// How many probes have their switches recorded.
+    var count: Int { slots.count }
 
-    /// The next batch's switches of `layer`, in probe order.
-    mutating func append(_ switches: [Int32], layer: Int, perImage count: Int) {
-        precondition(perImage[layer] ?? count == count, "pooling layer \(layer): \(count) switches per image, expected \(perImage[layer]!)")
-        storage[layer, default: []].append(contentsOf: switches)
-        perImage[layer] = count
+    /// Keeps the switches of `images` (positions in a batch whose first probe is `firstProbe`)
+    /// from every pooling layer's switches for that whole batch.
+    mutating func record(images: [Int], firstProbe: Int, from batch: [(layer: Int, switches: [Int32])]) {
+        for i in images {
+            precondition(slots[firstProbe + i] == nil, "probe \(firstProbe + i) recorded twice")
+            slots[firstProbe + i] = slots.count
+        }
+        for (layer, switches) in batch {
+            guard let per = perImage[layer] else { preconditionFailure("pooling layer \(layer) was not announced") }
+            precondition(images.allSatisfy { ($0 + 1) * per <= switches.count }, "pooling layer \(layer): too few switches for the batch")
+            switches.withUnsafeBufferPointer { all in
+                for i in images { storage[layer, default: []].append(contentsOf: all[(i * per)..<((i + 1) * per)]) }
+            }
+        }
     }
 
     /// The switches of probe `image` at pooling layer `layer`.
     func switches(layer: Int, image: Int) -> ArraySlice<Int32> {
-        let per = perImage[layer]!, offset = image * per
+        guard let slot = slots[image] else { preconditionFailure("probe \(image) entered no top-k list, so its switches were not kept") }
+        let per = perImage[layer]!, offset = slot * per
         return storage[layer]![offset..<(offset + per)]
     }
 }

@@ -19,11 +19,15 @@ public struct TopK: Sendable {
         a.value > b.value || (a.value == b.value && a.image < b.image)
     }
 
-    public mutating func offer(_ candidate: Activation) {
-        if items.count == k, let last = items.last, !Self.ranksBefore(candidate, last) { return }
+    /// Whether `candidate` entered the list. Offered in probe order, a probe that did not enter
+    /// never will: the list's last entry only moves up.
+    @discardableResult
+    public mutating func offer(_ candidate: Activation) -> Bool {
+        if items.count == k, let last = items.last, !Self.ranksBefore(candidate, last) { return false }
         var i = items.count
         while i > 0 && Self.ranksBefore(candidate, items[i - 1]) { i -= 1 }
         items.insert(candidate, at: i)
         if items.count > k { items.removeLast() }
+        return i < k
     }
 }

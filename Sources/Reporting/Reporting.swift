@@ -41,7 +41,9 @@ public enum ReportWriter {
             throw ReportError("\(directory)/\(ReportFiles.imageFolder): cannot create the image folder (\(error.localizedDescription))")
         }
         let out = IncrementalReportFiles(directory: directory)
-        func render(_ page: () -> String) -> String { PhaseTimings.measure("HTML render", page) }
+        // Pages are rendered after the loop, all at once on the shared pool (each is a pure function
+        // of its inputs), and written in this order: 28 -> NN ms for one zf-fmnist snapshot.
+        var pages: [(name: String, inputs: String?, render: () -> String)] = []
         try out.text(Stylesheet.css, to: ReportFiles.stylesheet)
 
         let shown = Pixels.shownChannels(context.imageShape.first ?? 1)
@@ -86,7 +88,7 @@ public enum ReportWriter {
                 }
                 if let fig2 {
                     let page = EpochPage(context: context, layer: layer, epochIndex: column, analysis: layerAnalysis, fig2: fig2, filters: filters[layer.name])
-                    try out.text(render(page.render), to: page.fileName, inputs: inputs)
+                    pages.append((page.fileName, inputs, page.render))
                 }
             }
         }
@@ -97,12 +99,20 @@ public enum ReportWriter {
                                                                   cellHeight: layer.cellHeight, cellWidth: layer.cellWidth, channels: shown)
             try out.sprite(sprite.sheet.image, to: ReportFiles.evolutionSprite(layer.slug))
             let page = LayerPage(context: context, layer: layer, evolution: sprite, filters: filters[layer.name])
-            try out.text(render(page.render), to: page.fileName)
+            pages.append((page.fileName, nil, page.render))
         }
         if !occlusion.isEmpty {
-            try out.text(render(OcclusionPage(context: context, snapshots: occlusion).render), to: OcclusionPage.fileName)
+            pages.append((OcclusionPage.fileName, nil, OcclusionPage(context: context, snapshots: occlusion).render))
         }
-        try out.text(render(IndexPage(context: context, occlusionEpochs: occlusion.map(\.epoch)).render), to: ReportFiles.index)
+        pages.append((ReportFiles.index, nil, IndexPage(context: context, occlusionEpochs: occlusion.map(\.epoch)).render))
+        let texts = PhaseTimings.measure("HTML render") {
+            [String](unsafeUninitializedCapacity: pages.count) { buffer, initialized in
+                let base = buffer.baseAddress!
+                parallelFor(pages.count) { (base + $0).initialize(to: pages[$0].render()) }
+                initialized = pages.count
+            }
+        }
+        for (page, text) in zip(pages, texts) { try out.text(text, to: page.name, inputs: page.inputs) }
         try out.finish()
         return directory + "/" + ReportFiles.index
     }

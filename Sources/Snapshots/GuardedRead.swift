@@ -41,14 +41,28 @@ extension Snapshot {
     ///
     /// Same result and same errors as ``read(from:)``, plus: a file that crashes the HDF5
     /// library (or exceeds the child's memory or CPU bound) throws a ``SnapshotError`` with
-    /// ``GuardedSnapshotReading/crashMessage``. Cost: one process start and one copy of the
-    /// snapshot's bytes through a pipe (README, "Fuzzing", has the measured milliseconds).
-    public static func readGuarded(from path: String) throws -> Snapshot {
-        guard let executable = GuardedSnapshotReading.executable else { return try read(from: path) }
-        let (bytes, status) = try runReaderChild(executable, path)
-        switch status {
+    /// ``GuardedSnapshotReading/crashMessage``. The child is a fork of this process while it has
+    /// no other thread (the `monitor` and `inspect` commands when they read their first snapshot),
+    /// else a started copy of the executable; the cost of each is in the README ("Fuzzing").
+    public static func readGuarded(from path: String, optimizerState: Bool = true) throws -> Snapshot {
+        guard let executable = GuardedSnapshotReading.executable else { return try read(from: path, optimizerState: optimizerState) }
+        // A fork needs no process start (~25 ms of loading 57 shared libraries), but is only safe
+        // while no other thread can hold a lock the child would need.
+        let child = try ProcessThreads.count() == 1 ? forkReaderChild(path, optimizerState: optimizerState)
+                                                    : runReaderChild(executable, path, optimizerState: optimizerState)
+        return try answer(of: child, path: path)
+    }
+
+    /// ``readGuarded(from:optimizerState:)`` in a fork of this process whatever its threads (for
+    /// tests of the fork path; a process with other threads should not fork).
+    static func readInForkedChild(from path: String, optimizerState: Bool = true) throws -> Snapshot {
+        try answer(of: forkReaderChild(path, optimizerState: optimizerState), path: path)
+    }
+
+    private static func answer(of child: (bytes: [UInt8], status: ChildStatus), path: String) throws -> Snapshot {
+        switch child.status {
         case .exited(0):
-            guard let result = try? SnapshotWire.decode(bytes) else {
+            guard let result = try? SnapshotWire.decode(child.bytes) else {
                 throw SnapshotError(file: path, message: "damaged HDF5 file (the snapshot reader's answer was incomplete)")
             }
             return try result.get()
@@ -68,7 +82,7 @@ enum ChildStatus: Equatable {
 /// Starts `executable` as the reader child for `path`, collects everything it writes to its
 /// stdout and waits for it. The child gets no stdin and no stderr (a crash report or HDF5's
 /// error stack must not reach the user's terminal: the parent says what happened, in one line).
-private func runReaderChild(_ executable: String, _ path: String) throws -> (bytes: [UInt8], status: ChildStatus) {
+private func runReaderChild(_ executable: String, _ path: String, optimizerState: Bool) throws -> (bytes: [UInt8], status: ChildStatus) {
     func failure(_ what: String) -> SnapshotError {
         SnapshotError(file: path, message: "cannot start a process to read it (\(what): \(String(cString: strerror(errno))))")
     }
@@ -102,6 +116,7 @@ private func runReaderChild(_ executable: String, _ path: String) throws -> (byt
 
     var environment = ProcessInfo.processInfo.environment
     environment[SnapshotReaderChild.pathVariable] = path
+    environment[SnapshotReaderChild.withoutOptimizerVariable] = optimizerState ? nil : "1"
     environment["OPENBLAS_NUM_THREADS"] = "1"        // the child computes nothing: no BLAS thread pool
     environment["SWIFT_BACKTRACE"] = "enable=no"     // a crash should end the child at once, not symbolicate
     let arguments = ["deconvscope (snapshot reader)"]
@@ -116,6 +131,39 @@ private func runReaderChild(_ executable: String, _ path: String) throws -> (byt
     close(writeEnd)
     guard spawned == 0 else { errno = spawned; throw failure("spawn") }
 
+    return try collectAnswer(from: readEnd, of: pid, path: path)
+}
+
+/// Reads `path` in a fork of this process, which must have no other thread: the child then holds
+/// every lock it may need (malloc's, the Swift runtime's, HDF5's) and runs
+/// ``SnapshotReaderChild/serve(path:optimizerState:answerTo:)`` as a started reader would.
+private func forkReaderChild(_ path: String, optimizerState: Bool) throws -> (bytes: [UInt8], status: ChildStatus) {
+    var pipeEnds: [Int32] = [-1, -1]
+    guard pipe(&pipeEnds) == 0 else {
+        throw SnapshotError(file: path, message: "cannot start a process to read it (pipe: \(String(cString: strerror(errno))))")
+    }
+    let (readEnd, writeEnd) = (pipeEnds[0], pipeEnds[1])
+    _ = fcntl(readEnd, F_SETFD, FD_CLOEXEC)
+    _ = fcntl(writeEnd, F_SETFD, FD_CLOEXEC)
+    defer { close(readEnd) }
+    let pid = fork()
+    if pid == 0 {
+        close(readEnd)
+        // As for a started reader: no terminal, so HDF5's error stack or a crash report stays unseen.
+        let null = open("/dev/null", O_RDWR)
+        if null >= 0 { for fd: Int32 in [0, 1, 2] { dup2(null, fd) }; if null > 2 { close(null) } }
+        SnapshotReaderChild.serve(path: path, optimizerState: optimizerState, answerTo: writeEnd)
+    }
+    let forkError = errno
+    close(writeEnd)
+    guard pid > 0 else {
+        throw SnapshotError(file: path, message: "cannot start a process to read it (fork: \(String(cString: strerror(forkError))))")
+    }
+    return try collectAnswer(from: readEnd, of: pid, path: path)
+}
+
+/// Everything a reader child writes to `readEnd` up to end of file, and how the child ended.
+private func collectAnswer(from readEnd: Int32, of pid: pid_t, path: String) throws -> (bytes: [UInt8], status: ChildStatus) {
     // Everything up to end of file; the child's bounds (memory, CPU, wall clock) end it.
     var bytes: [UInt8] = []
     if let size = try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int { bytes.reserveCapacity(size + 4096) }
@@ -128,11 +176,31 @@ private func runReaderChild(_ executable: String, _ path: String) throws -> (byt
     }
     var status: Int32 = 0
     while waitpid(pid, &status, 0) < 0 {
-        guard errno == EINTR else { throw failure("waitpid") }
+        guard errno == EINTR else {
+            throw SnapshotError(file: path, message: "cannot wait for the process reading it (waitpid: \(String(cString: strerror(errno))))")
+        }
     }
     // <sys/wait.h>'s WIFEXITED / WTERMSIG are macros Swift cannot import.
     let signal = status & 0x7F
     return (bytes, signal == 0 ? .exited((status >> 8) & 0xFF) : .signaled(signal))
+}
+
+/// Threads of this process, from /proc/self/stat (field 20); nil where that cannot be read.
+enum ProcessThreads {
+    static func count() -> Int? {
+        let fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 1024)
+        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        guard n > 0 else { return nil }
+        // The command name (field 2) is in parentheses and may hold spaces: count from its end.
+        guard let close = buffer[0..<n].lastIndex(of: UInt8(ascii: ")")) else { return nil }
+        let fields = buffer[(close + 1)..<n].split(separator: UInt8(ascii: " "))
+        // fields[0] is field 3 (state), so field 20 is fields[17].
+        guard fields.count > 17 else { return nil }
+        return Int(String(decoding: fields[17], as: UTF8.self))
+    }
 }
 
 /// Runs `body` with a NULL-terminated C array of the strings (argv / envp for posix_spawn).

@@ -26,8 +26,9 @@ extension Snapshot {
 
     /// Either kind of snapshot file, by its extension: `.onnx` through the ONNX importer (epoch
     /// from its canonical name, else 0), anything else as HDF5 through `readGuarded`.
-    public static func readAnyFormat(from path: String) throws -> Snapshot {
-        guard path.hasSuffix(".onnx") else { return try readGuarded(from: path) }
+    /// `optimizerState` as for `read(from:optimizerState:)`.
+    public static func readAnyFormat(from path: String, optimizerState: Bool = true) throws -> Snapshot {
+        guard path.hasSuffix(".onnx") else { return try readGuarded(from: path, optimizerState: optimizerState) }
         let name = URL(fileURLWithPath: path).lastPathComponent
         return try readONNX(from: path, epoch: SnapshotFiles.epoch(fromFileName: name) ?? 0)
     }

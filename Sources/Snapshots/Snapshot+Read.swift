@@ -11,7 +11,11 @@ extension Snapshot {
     /// momentum buffers match their layer's shapes. Other float32 datasets of a `/weights` layer
     /// group are its buffers (`buffers`); other objects are ignored (PyTorch's int64
     /// `num_batches_tracked`, say). Shapes are not checked against the architecture: that needs the model.
-    public static func read(from path: String) throws -> Snapshot {
+    ///
+    /// With `optimizerState` false the momentum buffers are not read (`optimizer` stays empty): a
+    /// reader that only runs the network (the monitor) then moves half the bytes of a snapshot
+    /// saved mid-training.
+    public static func read(from path: String, optimizerState: Bool = true) throws -> Snapshot {
         let file = try HDF5File.open(path)
         defer { try? file.close() }
         func problem(_ message: String) -> SnapshotError { SnapshotError(file: path, message: message) }
@@ -55,7 +59,7 @@ extension Snapshot {
         var optimizer: [String: LayerParameters] = [:]
         switch try file.kind(of: "/optimizer") {
         case nil: break
-        case .group?: optimizer = try readLayers("/optimizer", from: file, problem)
+        case .group?: if optimizerState { optimizer = try readLayers("/optimizer", from: file, problem) }
         case _?: throw problem("/optimizer is not a group")
         }
         for (name, buffers) in optimizer {

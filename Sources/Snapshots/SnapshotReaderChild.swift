@@ -6,6 +6,8 @@ import Foundation
 public enum SnapshotReaderChild {
     /// Set by the parent to the snapshot's path; its presence makes the process a reader child.
     static let pathVariable = "DECONVSCOPE_SNAPSHOT_READER_PATH"
+    /// Set (to 1) by the parent when it wants no optimizer state (`read(from:optimizerState:)`).
+    static let withoutOptimizerVariable = "DECONVSCOPE_SNAPSHOT_READER_WITHOUT_OPTIMIZER"
 
     /// Bounds that turn a runaway read into the death of the child (then reported by the parent):
     /// address space beyond what the process already maps (a snapshot's contents fit in its file
@@ -19,24 +21,37 @@ public enum SnapshotReaderChild {
     /// exits; in any other process it returns at once.
     public static func serveIfRequested() {
         guard let value = getenv(pathVariable) else { return }
-        let path = String(cString: value)
+        serve(path: String(cString: value), optimizerState: getenv(withoutOptimizerVariable) == nil, answerTo: 1)
+    }
+
+    /// Reads the snapshot at `path` under the bounds, writes the answer to file descriptor
+    /// `output` and exits the process: the body of both kinds of reader child (a started copy of
+    /// the executable, or a fork of a single-threaded parent).
+    static func serve(path: String, optimizerState: Bool, answerTo output: Int32) -> Never {
+        // A crash must end the child at once with its signal, not run the parent's handlers (Swift's
+        // backtracer among them), and no signal the parent blocked may stay blocked.
+        for crash in [SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP, SIGXCPU, SIGALRM, SIGPIPE, SIGXFSZ] { signal(crash, SIG_DFL) }
+        var none = sigset_t()
+        sigemptyset(&none)
+        sigprocmask(SIG_SETMASK, &none, nil)
         // Ctrl-C goes to the whole process group; the parent decides what it means.
         signal(SIGINT, SIG_IGN)
         limitResources(fileSize: (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0)
         let result: Result<Snapshot, FileError>
         do {
-            result = .success(try Snapshot.read(from: path))
+            result = .success(try Snapshot.read(from: path, optimizerState: optimizerState))
         } catch let error as FileError {
             result = .failure(error)
         } catch {
             result = .failure(FileError(file: path, message: String(describing: error)))
         }
         do {
-            try SnapshotWire.encode(result) { try writeAll($0) }
+            try SnapshotWire.encode(result) { try writeAll($0, to: output) }
         } catch {
             _exit(3)
         }
-        // _exit: nothing left to flush, and HDF5's exit handlers have no file left to close.
+        // _exit: nothing left to flush, and HDF5's exit handlers have no file of ours to close (a
+        // forked child must not flush or close the parent's open files either).
         _exit(0)
     }
 
@@ -63,10 +78,10 @@ public enum SnapshotReaderChild {
 
     private struct WriteFailed: Error {}
 
-    private static func writeAll(_ bytes: UnsafeRawBufferPointer) throws {
+    private static func writeAll(_ bytes: UnsafeRawBufferPointer, to output: Int32) throws {
         var offset = 0
         while offset < bytes.count {
-            let n = write(1, bytes.baseAddress! + offset, bytes.count - offset)
+            let n = write(output, bytes.baseAddress! + offset, bytes.count - offset)
             if n < 0 && errno == EINTR { continue }
             guard n > 0 else { throw WriteFailed() }
             offset += n

@@ -105,10 +105,19 @@ public func naiveGEMM(
 /// How GEMMs use the cores: OpenBLAS itself stays single-threaded and `gemm` splits large
 /// products into `panels` parts on the shared thread pool.
 public enum BLASThreads {
-    private static let setup: Void = { openblas_set_num_threads(1) }()
+    /// Single-threaded, and without the worker threads OpenBLAS started when it loaded: each of
+    /// those spins on sched_yield for its first ~2^28 cycles (about 0.1 s) and again after any
+    /// threaded call, beside this process's own threads on a machine with few cores. Measured with
+    /// perf on `deconvscope monitor --force` (one zf-fmnist snapshot, 2 cores): the spinning worker
+    /// took 14.6% of the process's CPU samples. A serial OpenBLAS never restarts them.
+    private static let setup: Void = {
+        openblas_set_num_threads(1)
+        _ = blas_thread_shutdown_()
+    }()
     nonisolated(unsafe) public private(set) static var panels = ProcessInfo.processInfo.activeProcessorCount
 
-    @inline(__always) static func ensureSingleThreaded() { _ = setup }
+    /// Call at start-up (the executables do), so the workers stop before they spin for long.
+    @inline(__always) public static func ensureSingleThreaded() { _ = setup }
 
     /// Cores a large GEMM is split across (1 = serial); used by benchmarks to measure scaling.
     public static func set(_ count: Int) {

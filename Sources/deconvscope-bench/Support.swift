@@ -65,20 +65,11 @@ func monitorProcessSeconds(cli: String, snapshot: Snapshot, runs: Int) throws
     try FileManager.default.createDirectory(atPath: root + "/run", withIntermediateDirectories: true)
     try snapshot.write(to: root + "/run/epoch-0001.h5")
     func monitor(_ extra: [String], timings: Bool = false) throws -> (seconds: Double, stderr: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: cli)
-        process.arguments = ["monitor", root + "/run", "--reports", root + "/Reports"] + extra
-        process.standardOutput = FileHandle.nullDevice
-        let errors = Pipe()
-        process.standardError = errors
-        if timings { process.environment = ProcessInfo.processInfo.environment.merging(["DECONVSCOPE_TIMINGS": "1"]) { $1 } }
-        let elapsed = try seconds {
-            try process.run()
-            process.waitUntilExit()
-        }
-        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        guard process.terminationStatus == 0 else { throw BenchError("deconvscope monitor exited with \(process.terminationStatus): \(text)") }
-        return (elapsed, text)
+        var environment = ProcessInfo.processInfo.environment
+        if timings { environment["DECONVSCOPE_TIMINGS"] = "1" }
+        let run = try spawnAndWait(cli, ["monitor", root + "/run", "--reports", root + "/Reports"] + extra, environment: environment)
+        guard run.status == 0 else { throw BenchError("deconvscope monitor exited with \(run.status): \(run.stderr)") }
+        return (run.seconds, run.stderr)
     }
     func summary(_ values: [Double]) -> (median: Double, min: Double, max: Double) {
         let sorted = values.sorted()
@@ -103,6 +94,41 @@ func monitorProcessSeconds(cli: String, snapshot: Snapshot, runs: Int) throws
     }
     phases.append("start-up and exit \(String(format: "%.3f", last.seconds - inside)) (of \(String(format: "%.3f", last.seconds)))")
     return (summary(forced), summary(fresh), phases.joined(separator: ", "))
+}
+
+/// Runs `executable` with `arguments` (stdout to /dev/null, stderr collected) and waits for it with
+/// waitpid: wall seconds from spawn to exit, its stderr and exit status. Not Foundation's `Process`,
+/// whose `waitUntilExit` polls its run loop every 50 ms, so every time it measured came out on a
+/// 50 ms grid, up to 50 ms late.
+func spawnAndWait(_ executable: String, _ arguments: [String], environment: [String: String]) throws -> (seconds: Double, stderr: String, status: Int32) {
+    var pipeEnds: [Int32] = [-1, -1]
+    guard pipe(&pipeEnds) == 0 else { throw BenchError("pipe: \(String(cString: strerror(errno)))") }
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+    posix_spawn_file_actions_adddup2(&actions, pipeEnds[1], 2)
+    posix_spawn_file_actions_addclose(&actions, pipeEnds[0])
+    let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+    let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+    defer { (argv + envp).forEach { free($0) } }
+    var pid: pid_t = 0
+    let start = PhaseTimings.now()
+    let spawned = posix_spawn(&pid, executable, &actions, nil, argv, envp)
+    close(pipeEnds[1])
+    defer { close(pipeEnds[0]) }
+    guard spawned == 0 else { throw BenchError("cannot start \(executable): \(String(cString: strerror(spawned)))") }
+    var collected: [UInt8] = [], chunk = [UInt8](repeating: 0, count: 1 << 16)
+    while true {
+        let n = chunk.withUnsafeMutableBytes { read(pipeEnds[0], $0.baseAddress, $0.count) }
+        if n > 0 { collected += chunk[0..<n]; continue }
+        if n < 0 && errno == EINTR { continue }
+        break
+    }
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+    let seconds = PhaseTimings.now() - start
+    return (seconds, String(decoding: collected, as: UTF8.self), (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F))
 }
 
 struct BenchError: Error, CustomStringConvertible {

@@ -14,6 +14,7 @@ import Snapshots
 
 setvbuf(stdout, nil, _IOLBF, 0)
 ProcessMemory.keepFreedBlocksForReuse()
+BLASThreads.ensureSingleThreaded()
 let cores = ProcessInfo.processInfo.activeProcessorCount
 let sections = Set(CommandLine.arguments.dropFirst())
 func wants(_ section: String) -> Bool { sections.isEmpty || sections.contains(section) }

@@ -27,6 +27,8 @@ struct Deconvscope: ParsableCommand {
         // Snapshots from outside this process are read in such a child, so a libhdf5 crash is an error line.
         GuardedSnapshotReading.enable()
         ProcessMemory.keepFreedBlocksForReuse()
+        // OpenBLAS's idle worker threads otherwise spin beside ours for the first ~0.1 s.
+        BLASThreads.ensureSingleThreaded()
         // Past a file-size limit (ulimit -f) a write would otherwise kill the process with SIGXFSZ;
         // ignored, the write fails with EFBIG and becomes a one-line error like a full disk.
         signal(SIGXFSZ, SIG_IGN)

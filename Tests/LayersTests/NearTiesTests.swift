@@ -50,7 +50,7 @@ final class NearTiesTests: XCTestCase {
     /// rounding-sized noise (near ties everywhere), against the rule written out.
     func testSettledSwitchesFollowTheRule() {
         var rng = Xoshiro256(seed: 4)
-        for k in 2...3 { for s in 1...3 { for p in 0...(k / 2) { for (h, w) in [(7, 7), (8, 11), (13, 6)] {
+        for k in 2...3 { for s in 1...3 { for p in 0...(k / 2) { for (h, w) in [(7, 7), (8, 11), (13, 6), (9, 34)] {
             let window = WindowGeometry(kernel: k, stride: s, padding: p)
             guard let pool = MaxPool2D(inputShape: [3, h, w], window: window) else { continue }
             let x = Tensor(shape: [2, 3, h, w], data: (0..<(2 * 3 * h * w)).map { _ in
@@ -62,5 +62,58 @@ final class NearTiesTests: XCTestCase {
             pool.settleNearTies(input: x, output: y)
             XCTAssertEqual(pool.switches, ruleSwitches(x, window: window), "k \(k) s \(s) p \(p) \(h)x\(w)")
         } } } }
+    }
+
+    /// Settling some planes only (the monitor's top-k pass) re-decides exactly those: the others
+    /// keep the forward's strict switches.
+    func testSettlingSomePlanesLeavesTheOthersStrict() {
+        var rng = Xoshiro256(seed: 5)
+        for window in [WindowGeometry(kernel: 3, stride: 2, padding: 1), WindowGeometry(kernel: 3, stride: 1, padding: 1)] {
+            let pool = MaxPool2D(inputShape: [3, 12, 19], window: window)!
+            let x = Tensor(shape: [2, 3, 12, 19], data: (0..<(2 * 3 * 12 * 19)).map { _ in
+                let level = Float(Int(rng.nextUnitFloat() * 3))   // ties, and near ties the rule re-decides
+                return level == 0 ? 0 : level + (rng.nextUnitFloat() - 0.5) * 4e-4
+            })
+            let y = pool.forward(x, mode: .inference)
+            let strict = pool.takeSwitches()
+            var some = strict
+            pool.settleNearTies(input: x, output: y, switches: &some, planes: [1, 4])
+            let rule = ruleSwitches(x, window: window), per = y.count / 6
+            for plane in 0..<6 {
+                let range = (plane * per)..<((plane + 1) * per)
+                XCTAssertEqual(Array(some[range]), Array(([1, 4].contains(plane) ? rule : strict)[range]), "\(window) plane \(plane)")
+            }
+            XCTAssertNotEqual(strict, rule, "the planes have ties the rule decides otherwise")
+        }
+    }
+
+    /// The vector form (`StrideTwoPoolPlane.settle`) against the scalar rule (`NearTies.settle`) on
+    /// planes with -inf, NaN, +inf, all-equal and near-tie windows, widths of 1 to 3 vectors.
+    func testVectorFormEqualsTheScalarRule() {
+        var rng = Xoshiro256(seed: 6)
+        let specials: [Float] = [-.infinity, .nan, .infinity, 0, 1, 1 - 5e-5, 1 + 5e-5, -2]
+        for k in 2...3 { for p in 0...(k / 2) { for (h, w) in [(5, 5), (9, 17), (16, 34), (7, 50)] {
+            let window = WindowGeometry(kernel: k, stride: 2, padding: p)
+            guard let kernel = StrideTwoPoolPlane(height: h, width: w, geometry: window) else { continue }
+            for trial in 0..<6 {
+                // Trial 0 without +inf (a plane holding it has no finite margin: the strict switches stand).
+                let pick = trial == 0 ? specials.filter { $0 != .infinity } : specials
+                let plane: [Float] = (0..<(h * w)).map { _ in
+                    trial < 2 ? pick[Int(rng.nextUnitFloat() * Float(pick.count)) % pick.count]
+                              : Float(Int(rng.nextUnitFloat() * 3)) + (rng.nextUnitFloat() < 0.3 ? (rng.nextUnitFloat() - 0.5) * 4e-4 : 0)
+                }
+                let count = kernel.outHeight * kernel.outWidth
+                var maxima = [Float](repeating: 0, count: count), strict = [Int32](repeating: 0, count: count)
+                var scratch = [Float](repeating: 0, count: kernel.scratchFloats), scratchArg = [Int32](repeating: 0, count: kernel.scratchInts)
+                kernel.prepare(scratch: &scratch, scratchArg: &scratchArg)
+                kernel.pool(plane, into: &maxima, switches: &strict, scratch: &scratch, scratchArg: &scratchArg)
+                var scalar = strict, vector = strict
+                NearTies.settle(plane, height: h, width: w, geometry: window, maxima: maxima,
+                                outHeight: kernel.outHeight, outWidth: kernel.outWidth, switches: &scalar)
+                kernel.prepare(scratch: &scratch, scratchArg: &scratchArg)
+                kernel.settle(plane, maxima: maxima, switches: &vector, scratch: &scratch)
+                XCTAssertEqual(vector, scalar, "k \(k) p \(p) \(h)x\(w) trial \(trial)")
+            }
+        } } }
     }
 }

@@ -196,6 +196,34 @@ final class MonitorRunTests: XCTestCase {
         XCTAssertEqual(again.epochs.map { $0.layers[0].filters[0].maxActivation }, computed.epochs.map { $0.layers[0].filters[0].maxActivation })
     }
 
+    /// `MonitorDataFile.read` hands back the analysis this process just wrote instead of reading
+    /// the file again: it must be exactly what reading the file gives, in any layer order, and not
+    /// outlive a change of the file.
+    func testTheJustWrittenAnalysisEqualsTheFileReadBack() throws {
+        let (root, run, test) = try tinyRun()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        var withOcclusion = options()
+        withOcclusion.occlusion.images = 2
+        let monitor = try Monitor(run: run, reportDirectory: root + "/Reports/tiny", options: withOcclusion, testData: test)
+        _ = try monitor.process(epoch: 1, snapshotPath: run.path + "/epoch-0001.h5")
+        let path = monitor.dataPath(epoch: 1)
+        for order in [["conv1", "conv2"], ["conv2", "conv1"], ["conv2"], ["absent", "conv1"]] {
+            let remembered = try MonitorDataFile.read(from: path, layers: order), fromDisk = try MonitorDataFile.readFile(from: path, layers: order)
+            XCTAssertEqual(remembered, fromDisk, "\(order)")
+            XCTAssertEqual(remembered.layers.map(\.name), order.filter { $0 != "absent" })
+        }
+        XCTAssertFalse(try MonitorDataFile.read(from: path, layers: ["conv1"]).occlusion.isEmpty)
+        // Another file put at the path afterwards (a second monitor process, say): read from disk again.
+        let copy = root + "/copy.h5"
+        try FileManager.default.copyItem(atPath: path, toPath: copy)
+        var changed = try MonitorDataFile.readFile(from: path, layers: ["conv1", "conv2"])
+        changed.epoch = 7
+        try MonitorDataFile.write(changed, k: 4, to: path)
+        XCTAssertEqual(try MonitorDataFile.read(from: path, layers: ["conv1"]).epoch, 7)
+        XCTAssertEqual(rename(copy, path), 0)
+        XCTAssertEqual(try MonitorDataFile.read(from: path, layers: ["conv1"]).epoch, 1)
+    }
+
     func testDataFileFollowsTheContractAndReadsBackWithH5py() throws {
         let (root, run, test) = try tinyRun()
         defer { try? FileManager.default.removeItem(atPath: root) }
