@@ -42,7 +42,7 @@ public enum ReportWriter {
         }
         let out = IncrementalReportFiles(directory: directory)
         // Pages are rendered after the loop, all at once on the shared pool (each is a pure function
-        // of its inputs), and written in this order: 28 -> NN ms for one zf-fmnist snapshot.
+        // of its inputs), and written in this order: 28 -> 18 ms for one zf-fmnist snapshot.
         var pages: [(name: String, inputs: String?, render: () -> String)] = []
         try out.text(Stylesheet.css, to: ReportFiles.stylesheet)
 
