@@ -176,9 +176,9 @@ public enum Diagnose {
         return out
     }
 
-    static func pct(_ x: Double) -> String { String(format: "%.0f%%", 100 * x) }
-    static func fmt(_ x: Double) -> String { String(format: "%.3g", x) }
-    static func sci(_ x: Double) -> String { String(format: "%.2e", x) }
+    static func pct(_ x: Double) -> String { NumberText.printf("%.0f%%", 100 * x) }
+    static func fmt(_ x: Double) -> String { NumberText.printf("%.3g", x) }
+    static func sci(_ x: Double) -> String { NumberText.printf("%.2e", x) }
 }
 
 /// `ProjectionGrid.ratio` of a strided conv layer, measured in the projections of the block above it.

@@ -1,5 +1,6 @@
 import Foundation
 import Plot
+import Monitoring
 
 /// Escaping for every string that comes from the data or the user (run names, class names,
 /// layer names, paths, configuration strings).
@@ -57,13 +58,13 @@ enum Format {
     static func number(_ value: Double, digits: Int = 3) -> String {
         guard value.isFinite else { return value.isNaN ? "NaN" : (value > 0 ? "+inf" : "-inf") }
         let magnitude = abs(value)
-        if magnitude != 0 && (magnitude < 0.001 || magnitude >= 1_000_000) { return String(format: "%.\(max(1, digits - 1))e", value) }
-        if magnitude >= pow(10, Double(digits)) { return String(format: "%.0f", value) }   // 1234, not 1.23e+03
-        return String(format: "%.\(digits)g", value)
+        if magnitude != 0 && (magnitude < 0.001 || magnitude >= 1_000_000) { return NumberText.printf("%.\(max(1, digits - 1))e", value) }
+        if magnitude >= pow(10, Double(digits)) { return NumberText.printf("%.0f", value) }   // 1234, not 1.23e+03
+        return NumberText.printf("%.\(digits)g", value)
     }
     static func number(_ value: Float, digits: Int = 3) -> String { number(Double(value), digits: digits) }
     static func fixed(_ value: Double, _ digits: Int) -> String {
-        value.isFinite ? String(format: "%.\(digits)f", value) : number(value)
+        value.isFinite ? NumberText.printf("%.\(digits)f", value) : number(value)
     }
     static func percent(_ share: Double, digits: Int = 1) -> String { fixed(share * 100, digits) + "%" }
     static func shape(_ shape: [Int]) -> String { shape.map(String.init).joined(separator: "\u{00D7}") }
