@@ -45,21 +45,34 @@ extension Snapshot {
     /// no other thread (the `monitor` and `inspect` commands when they read their first snapshot),
     /// else a started copy of the executable; the cost of each is in the README ("Fuzzing").
     public static func readGuarded(from path: String, optimizerState: Bool = true) throws -> Snapshot {
-        guard let executable = GuardedSnapshotReading.executable else { return try read(from: path, optimizerState: optimizerState) }
+        try beginGuardedRead(from: path, optimizerState: optimizerState).finish()
+    }
+
+    /// ``readGuarded(from:optimizerState:)`` in two steps: this starts the reader child and
+    /// returns at once, so the caller can do other work (the monitor loads its probe images) while
+    /// the child reads; ``PendingSnapshotRead/finish()`` collects the snapshot. Call it exactly
+    /// once: until then the child is neither collected nor waited for.
+    public static func beginGuardedRead(from path: String, optimizerState: Bool = true) -> PendingSnapshotRead {
+        guard let executable = GuardedSnapshotReading.executable else {
+            return PendingSnapshotRead(.done(Result { try read(from: path, optimizerState: optimizerState) }))
+        }
         // A fork needs no process start (~25 ms of loading 57 shared libraries), but is only safe
         // while no other thread can hold a lock the child would need.
-        let child = try ProcessThreads.count() == 1 ? forkReaderChild(path, optimizerState: optimizerState)
-                                                    : runReaderChild(executable, path, optimizerState: optimizerState)
-        return try answer(of: child, path: path)
+        do {
+            return PendingSnapshotRead(.child(try ProcessThreads.count() == 1 ? forkReaderChild(path, optimizerState: optimizerState)
+                                                                              : runReaderChild(executable, path, optimizerState: optimizerState)))
+        } catch {
+            return PendingSnapshotRead(.done(.failure(error)))
+        }
     }
 
     /// ``readGuarded(from:optimizerState:)`` in a fork of this process whatever its threads (for
     /// tests of the fork path; a process with other threads should not fork).
     static func readInForkedChild(from path: String, optimizerState: Bool = true) throws -> Snapshot {
-        try answer(of: forkReaderChild(path, optimizerState: optimizerState), path: path)
+        try PendingSnapshotRead(.child(forkReaderChild(path, optimizerState: optimizerState))).finish()
     }
 
-    private static func answer(of child: (bytes: [UInt8], status: ChildStatus), path: String) throws -> Snapshot {
+    fileprivate static func answer(of child: (bytes: [UInt8], status: ChildStatus), path: String) throws -> Snapshot {
         switch child.status {
         case .exited(0):
             guard let result = try? SnapshotWire.decode(child.bytes) else {
@@ -74,6 +87,38 @@ extension Snapshot {
     }
 }
 
+/// A snapshot read under way (``Snapshot/beginGuardedRead(from:optimizerState:)``).
+public struct PendingSnapshotRead {
+    fileprivate enum State {
+        case done(Result<Snapshot, Error>)
+        case child(StartedReader)
+    }
+    fileprivate let state: State
+    fileprivate init(_ state: State) { self.state = state }
+    /// A read that is already over (an in-process read, or a file that needs no child).
+    init(finished result: Result<Snapshot, Error>) { state = .done(result) }
+
+    /// The snapshot, or the error a direct read would give (or the crash line). Waits for the child.
+    public func finish() throws -> Snapshot {
+        switch state {
+        case .done(let result): return try result.get()
+        case .child(let reader): return try Snapshot.answer(of: reader.collect(), path: reader.path)
+        }
+    }
+}
+
+/// A reader child at work: the read end of the pipe it answers on, and its process.
+struct StartedReader {
+    let readEnd: Int32
+    let pid: pid_t
+    let path: String
+
+    func collect() throws -> (bytes: [UInt8], status: ChildStatus) {
+        defer { close(readEnd) }
+        return try collectAnswer(from: readEnd, of: pid, path: path)
+    }
+}
+
 enum ChildStatus: Equatable {
     case exited(Int32)
     case signaled(Int32)
@@ -82,7 +127,7 @@ enum ChildStatus: Equatable {
 /// Starts `executable` as the reader child for `path`, collects everything it writes to its
 /// stdout and waits for it. The child gets no stdin and no stderr (a crash report or HDF5's
 /// error stack must not reach the user's terminal: the parent says what happened, in one line).
-private func runReaderChild(_ executable: String, _ path: String, optimizerState: Bool) throws -> (bytes: [UInt8], status: ChildStatus) {
+private func runReaderChild(_ executable: String, _ path: String, optimizerState: Bool) throws -> StartedReader {
     func failure(_ what: String) -> SnapshotError {
         SnapshotError(file: path, message: "cannot start a process to read it (\(what): \(String(cString: strerror(errno))))")
     }
@@ -92,7 +137,6 @@ private func runReaderChild(_ executable: String, _ path: String, optimizerState
     // Not inherited by other children (the dup2 below gives the reader its own copy as stdout).
     _ = fcntl(readEnd, F_SETFD, FD_CLOEXEC)
     _ = fcntl(writeEnd, F_SETFD, FD_CLOEXEC)
-    defer { close(readEnd) }
 
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
@@ -129,15 +173,14 @@ private func runReaderChild(_ executable: String, _ path: String, optimizerState
         }
     }
     close(writeEnd)
-    guard spawned == 0 else { errno = spawned; throw failure("spawn") }
-
-    return try collectAnswer(from: readEnd, of: pid, path: path)
+    guard spawned == 0 else { close(readEnd); errno = spawned; throw failure("spawn") }
+    return StartedReader(readEnd: readEnd, pid: pid, path: path)
 }
 
 /// Reads `path` in a fork of this process, which must have no other thread: the child then holds
 /// every lock it may need (malloc's, the Swift runtime's, HDF5's) and runs
 /// ``SnapshotReaderChild/serve(path:optimizerState:answerTo:)`` as a started reader would.
-private func forkReaderChild(_ path: String, optimizerState: Bool) throws -> (bytes: [UInt8], status: ChildStatus) {
+private func forkReaderChild(_ path: String, optimizerState: Bool) throws -> StartedReader {
     var pipeEnds: [Int32] = [-1, -1]
     guard pipe(&pipeEnds) == 0 else {
         throw SnapshotError(file: path, message: "cannot start a process to read it (pipe: \(String(cString: strerror(errno))))")
@@ -145,7 +188,6 @@ private func forkReaderChild(_ path: String, optimizerState: Bool) throws -> (by
     let (readEnd, writeEnd) = (pipeEnds[0], pipeEnds[1])
     _ = fcntl(readEnd, F_SETFD, FD_CLOEXEC)
     _ = fcntl(writeEnd, F_SETFD, FD_CLOEXEC)
-    defer { close(readEnd) }
     let pid = fork()
     if pid == 0 {
         close(readEnd)
@@ -157,9 +199,10 @@ private func forkReaderChild(_ path: String, optimizerState: Bool) throws -> (by
     let forkError = errno
     close(writeEnd)
     guard pid > 0 else {
+        close(readEnd)
         throw SnapshotError(file: path, message: "cannot start a process to read it (fork: \(String(cString: strerror(forkError))))")
     }
-    return try collectAnswer(from: readEnd, of: pid, path: path)
+    return StartedReader(readEnd: readEnd, pid: pid, path: path)
 }
 
 /// Everything a reader child writes to `readEnd` up to end of file, and how the child ended.

@@ -28,9 +28,14 @@ extension Snapshot {
     /// from its canonical name, else 0), anything else as HDF5 through `readGuarded`.
     /// `optimizerState` as for `read(from:optimizerState:)`.
     public static func readAnyFormat(from path: String, optimizerState: Bool = true) throws -> Snapshot {
-        guard path.hasSuffix(".onnx") else { return try readGuarded(from: path, optimizerState: optimizerState) }
+        try beginReadAnyFormat(from: path, optimizerState: optimizerState).finish()
+    }
+
+    /// `readAnyFormat` in two steps, as `beginGuardedRead` (an ONNX file is read at once).
+    public static func beginReadAnyFormat(from path: String, optimizerState: Bool = true) -> PendingSnapshotRead {
+        guard path.hasSuffix(".onnx") else { return beginGuardedRead(from: path, optimizerState: optimizerState) }
         let name = URL(fileURLWithPath: path).lastPathComponent
-        return try readONNX(from: path, epoch: SnapshotFiles.epoch(fromFileName: name) ?? 0)
+        return PendingSnapshotRead(finished: Result { try readONNX(from: path, epoch: SnapshotFiles.epoch(fromFileName: name) ?? 0) })
     }
 
     /// The snapshot's tensors by layer and name (weight, bias and buffers): what an ONNX export needs.
