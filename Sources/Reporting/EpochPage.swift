@@ -16,6 +16,9 @@ struct EpochPage {
     let filters: EpochGridSprite?
 
     var epoch: EpochFindings { context.epochs[epochIndex] }
+    /// Renders the figures through Plot (`figure(_:)`) instead of `figureText(_:)`: for the test
+    /// that compares the two, page by page.
+    nonisolated(unsafe) static var figuresThroughPlot = false
     var findings: LayerFindings? { epoch.layers.first { $0.name == layer.name } }
     var fileName: String { ReportFiles.epochPage(layer.slug, epoch: epoch.epoch) }
 
@@ -40,14 +43,14 @@ struct EpochPage {
         return PageShell.render(title: "\(layer.name) epoch \(epoch.epoch) \u{2014} \(context.findings.run)", pageStyle: pageStyle(), body: body)
     }
 
-    /// Every feature map's figure as HTML, rendered on the shared pool: they are most of the page
+    /// Every feature map's figure as HTML, written on the shared pool: they are most of the page
     /// (a 64-map layer's page is 215 kB) and independent. The page renders without indentation,
     /// so a figure's text is the same alone as inside the page.
     private func renderedFigures() -> String {
-        let count = analysis.channels
+        let count = analysis.channels, throughPlot = Self.figuresThroughPlot
         let figures = [String](unsafeUninitializedCapacity: count) { buffer, initialized in
             let base = buffer.baseAddress!
-            parallelFor(count) { (base + $0).initialize(to: figure($0).render()) }
+            parallelFor(count) { (base + $0).initialize(to: throughPlot ? figure($0).render() : figureText($0)) }
             initialized = count
         }
         return figures.joined()
@@ -111,7 +114,7 @@ struct EpochPage {
     }
 
     /// The Fig. 2 box of feature map `c`.
-    private func figure(_ c: Int) -> Content {
+    func figure(_ c: Int) -> Content {
         let filter = findings?.filters.first { $0.index == c }
         let flags = filter.map(FilterFlag.of) ?? []
         let acts = c < analysis.top.count ? Array(analysis.responses(c)) : []
@@ -153,16 +156,24 @@ struct EpochPage {
     /// Why a box has fewer than k projections: the map is zero on the other probes, so there is
     /// nothing to project and no image that caused it.
     private func silence(_ c: Int, shown: Int) -> Content {
-        guard shown < analysis.k else { return .empty }
+        silenceText(c, shown: shown).map { .p(.class("muted"), .txt($0)) } ?? .empty
+    }
+
+    func silenceText(_ c: Int, shown: Int) -> String? {
+        guard shown < analysis.k else { return nil }
         let probes = context.probeLabels.count
-        if c >= analysis.top.count || analysis.top[c].isEmpty { return .p(.class("muted"), .txt("no activations recorded")) }
-        if shown == 0 { return .p(.class("muted"), .txt("zero on all \(probes) probe images: nothing to project")) }
-        return .p(.class("muted"), .txt("non-zero on only \(shown) of \(probes) probe images; the other \(analysis.k - shown) places are empty"))
+        if c >= analysis.top.count || analysis.top[c].isEmpty { return "no activations recorded" }
+        if shown == 0 { return "zero on all \(probes) probe images: nothing to project" }
+        return "non-zero on only \(shown) of \(probes) probe images; the other \(analysis.k - shown) places are empty"
     }
 
     /// The measurements behind the flags, each with the threshold it is compared to.
     private func numbers(_ f: FilterFindings) -> Content {
-        guard let layerFindings = findings else { return .empty }
+        numbersText(f).map { .p(.class("numbers"), .txt($0)) } ?? .empty
+    }
+
+    func numbersText(_ f: FilterFindings) -> String? {
+        guard let layerFindings = findings else { return nil }
         let t = context.findings.thresholds
         var parts = [
             "fires on \(Format.percent(Double(f.fireRate))) of probes",
@@ -172,7 +183,7 @@ struct EpochPage {
             "weight RMS \(Format.number(f.weightRMS)) (median \(Format.number(FilterFlag.medianRMS(layerFindings))))",
         ]
         if let change = f.weightChange { parts.append("moved \(Format.percent(change)) since epoch \(context.epochNumbers.first ?? 0)") }
-        return .p(.class("numbers"), .txt(parts.joined(separator: " \u{00B7} ")))
+        return parts.joined(separator: " \u{00B7} ")
     }
 
     private func reasons(_ f: FilterFindings?, _ flags: [FilterFlag]) -> Content {

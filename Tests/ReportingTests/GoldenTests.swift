@@ -65,6 +65,36 @@ final class GoldenTests: XCTestCase {
         }
     }
 
+    /// The epoch pages' figures are written by `EpochPage.figureText`, not rendered through Plot's
+    /// node tree (`figure(_:)`, 5x slower): every epoch page of the fixture (flags of every kind,
+    /// maps with fewer than k responses, silent maps) is byte for byte the same both ways.
+    func testEpochPagesAreTheSameThroughPlot() throws {
+        let fixture = try Fixture.make()
+        defer { fixture.remove() }
+        func epochPages() throws -> [String: String] {
+            let names = try FileManager.default.contentsOfDirectory(atPath: fixture.directory).filter { $0.contains("-epoch-") && $0.hasSuffix(".html") }
+            return Dictionary(uniqueKeysWithValues: try names.map { ($0, try String(contentsOfFile: fixture.directory + "/" + $0, encoding: .utf8)) })
+        }
+        try ReportWriter.write(reportDirectory: fixture.directory)
+        let direct = try epochPages()
+        EpochPage.figuresThroughPlot = true
+        defer { EpochPage.figuresThroughPlot = false }
+        try? FileManager.default.removeItem(atPath: fixture.directory + "/report-keys.json")   // write every page again
+        for name in direct.keys { try FileManager.default.removeItem(atPath: fixture.directory + "/" + name) }
+        try ReportWriter.write(reportDirectory: fixture.directory)
+        let plot = try epochPages()
+        XCTAssertFalse(direct.isEmpty)
+        XCTAssertEqual(direct.keys.sorted(), plot.keys.sorted())
+        for (name, text) in direct {
+            XCTAssertTrue(text.contains("<figure id=\"f0\""), name)
+            if text != plot[name] {
+                let a = Array(text.utf8), b = Array(plot[name]!.utf8)
+                let first = zip(a, b).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? min(a.count, b.count)
+                XCTFail("\(name) differs at byte \(first): direct \"\(String(decoding: a[max(0, first - 80)..<min(a.count, first + 80)], as: UTF8.self))\" Plot \"\(String(decoding: b[max(0, first - 80)..<min(b.count, first + 80)], as: UTF8.self))\"")
+            }
+        }
+    }
+
     func testPageSkeletonsMatchTheGoldens() throws {
         let fixture = try Fixture.make()
         defer { fixture.remove() }
