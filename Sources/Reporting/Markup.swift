@@ -12,6 +12,12 @@ import Monitoring
 /// the tests check with a strict parser: C0 control characters, illegal in XML, become U+FFFD.
 enum Escape {
     static func html(_ string: String) -> String {
+        // Most text (numbers, class and layer names) has nothing to escape: seen on its UTF-8
+        // bytes, it is returned as it is. 0xEF leads U+FFFE and U+FFFF (and their neighbours,
+        // which the loop below keeps).
+        if !string.utf8.contains(where: { $0 < 0x20 || $0 == 0x26 || $0 == 0x3C || $0 == 0x3E || $0 == 0x22 || $0 == 0x27 || $0 == 0xEF }) {
+            return string
+        }
         var out = String.UnicodeScalarView()
         for scalar in string.unicodeScalars {
             switch scalar {
