@@ -75,6 +75,12 @@ struct Train: ParsableCommand {
                     throw RunError("\(directory.configPath): not found; nothing to resume (check --run and --checkpoints)")
                 }
                 try refuseChangedOptions(stored: stored)
+                // The folder is the run: a copy of another run's folder (run.json still naming that
+                // run) continues as the copy, in its own folder and report, and leaves the original alone.
+                if stored.run != runName! {
+                    print("note: \(directory.configPath) names the run \(stored.run) (a copy of its folder?); it continues as \(runName!), in \(directory.path)")
+                    stored.run = runName!
+                }
                 data = try loadData(stored: stored)
                 stored.epochs = epochs ?? stored.epochs
                 stored.snapshotEpochs = try snapshotEpochs.map(parseEpochList) ?? stored.snapshotEpochs

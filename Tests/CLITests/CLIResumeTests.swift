@@ -13,6 +13,33 @@ final class CLIResumeTests: XCTestCase {
          "--run", run, "--no-monitor"]
     }
 
+    /// A run folder copied under another name and resumed under that name continues in the copy:
+    /// the original keeps its snapshots, metrics and run.json byte for byte.
+    func testResumingACopiedRunFolderContinuesTheCopyAndLeavesTheOriginal() throws {
+        let dir = CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try CLIColourFolderTests.writeDataSet(at: dir + "/shapes")
+        let original = dir + "/Checkpoints/r1", copy = dir + "/Checkpoints/r2"
+        var first = Self.firstRun("r1")
+        first[first.firstIndex(of: "--epochs")! + 1] = "1"
+        XCTAssertEqual(try CLI.run(first, in: dir).status, 0)
+        try FileManager.default.copyItem(atPath: original, toPath: copy)
+        func contents(_ folder: String) throws -> [String: Data] {
+            Dictionary(uniqueKeysWithValues: try FileManager.default.contentsOfDirectory(atPath: folder).map {
+                ($0, try Data(contentsOf: URL(fileURLWithPath: folder + "/" + $0)))
+            })
+        }
+        let before = try contents(original)
+
+        let resumed = try CLI.run(Self.firstRun("r2") + ["--resume"], in: dir)
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        XCTAssertTrue(resumed.stdout.contains("names the run r1"), resumed.stdout)
+        XCTAssertEqual(try SnapshotFiles.list(in: copy).map(\.epoch), [0, 1, 2])
+        XCTAssertEqual(try contents(original), before, "the original run folder was written to")
+        let config = try String(contentsOfFile: copy + "/run.json", encoding: .utf8)
+        XCTAssertTrue(config.contains("\"run\" : \"r2\""), config)
+    }
+
     func testTheSameCommandPlusResumeContinuesAndAChangedValueIsRefusedWithBothValues() throws {
         let dir = CLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
