@@ -54,17 +54,27 @@ public struct StrideTwoPoolPlane: PlanePooling {
         if kernel == 3 { pool(src, dst, switches, scratch, scratchArg, k: 3) } else { pool(src, dst, switches, scratch, scratchArg, k: 2) }
     }
 
-    @inline(__always)
-    private func pool(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ switches: UnsafeMutablePointer<Int32>,
-                      _ scratch: UnsafeMutablePointer<Float>, _ scratchArg: UnsafeMutablePointer<Int32>, k: Int) {
-        let (p, h, w, oh, ow, lanes, pw) = (padding, height, width, outHeight, outWidth, lanes, paddedWidth)
-        let plane = scratch, rowMax = scratch + h * pw, rowArg = scratchArg
-        let usedRows = min(h, paddedRows - p)  // without padding, an odd last row may lie in no window
+    /// Copies `src` into the padded plane at the start of the scratch (rows of `paddedWidth`, the
+    /// input at column offset `padding`, -inf around it from `prepare`); returns the rows copied:
+    /// without padding, an odd last row may lie in no window.
+    @inline(__always) @discardableResult
+    private func copyIntoPaddedPlane(_ src: UnsafePointer<Float>, _ plane: UnsafeMutablePointer<Float>) -> Int {
+        let (p, w, pw) = (padding, width, paddedWidth)
+        let usedRows = min(height, paddedRows - p)
         // A loop, not `update(from:)`: memmove's call costs as much as copying these short rows.
         for iy in 0..<usedRows {
             let from = src + iy * w, to = plane + iy * pw + p
             for x in 0..<w { to[x] = from[x] }
         }
+        return usedRows
+    }
+
+    @inline(__always)
+    private func pool(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ switches: UnsafeMutablePointer<Int32>,
+                      _ scratch: UnsafeMutablePointer<Float>, _ scratchArg: UnsafeMutablePointer<Int32>, k: Int) {
+        let (p, h, w, oh, ow, lanes, pw) = (padding, height, width, outHeight, outWidth, lanes, paddedWidth)
+        let plane = scratch, rowMax = scratch + h * pw, rowArg = scratchArg
+        let usedRows = copyIntoPaddedPlane(src, plane)
 
         // 1. Rows: rowMax[iy + p][o] = first maximum of input row iy over window o's columns,
         //    rowArg its in-plane position iy*W + x.
@@ -137,14 +147,9 @@ extension StrideTwoPoolPlane {
     @inline(__always)
     private func settle(_ src: UnsafePointer<Float>, _ maxima: UnsafePointer<Float>, _ switches: UnsafeMutablePointer<Int32>,
                         _ scratch: UnsafeMutablePointer<Float>, _ margin: Float, k: Int) {
-        let (p, h, w, oh, ow) = (padding, height, width, outHeight, outWidth)
-        let lanes = (ow + 7) & ~7, pw = 2 * lanes + 2
+        let (p, h, w, oh, ow, pw) = (padding, height, width, outHeight, outWidth, paddedWidth)
         let plane = scratch
-        let usedRows = min(h, 2 * (oh - 1) + k - p)
-        for iy in 0..<usedRows {
-            let from = src + iy * w, to = plane + iy * pw + p
-            for x in 0..<w { to[x] = from[x] }
-        }
+        copyIntoPaddedPlane(src, plane)
         let firstColumns = SIMD8<Int32>(0, 2, 4, 6, 8, 10, 12, 14)
         for oy in 0..<oh {
             let top = 2 * oy - p
