@@ -14,7 +14,7 @@ extension EpochPage {
         let acts = c < analysis.top.count ? Array(analysis.responses(c)) : []
         let tiles = c < fig2.tiles.count ? fig2.tiles[c] : []
         var out = MarkupText()
-        out.open("figure", ["id": "f\(c)"], raw: [("class", (["filter"] + flags.prefix(1).map { "flag-" + $0.rawValue }).joined(separator: " "))])
+        out.open("figure", raw: [("id", "f\(c)"), ("class", figureClass(flags))])
         out.open("h3")
         out.text("feature map \(c)")
         for flag in flags {
@@ -37,10 +37,7 @@ extension EpochPage {
                 for (j, tile) in tiles.enumerated() {
                     let placed = titled ? tile.projection : tile.patch
                     var attributes = [("class", "tile sp" + placed.alignment.classes), ("style", placed.tile.style(scale: layer.scale))]
-                    if titled {
-                        let a = acts[j]
-                        attributes.append(("title", "#\(j + 1): \(Format.number(a.value)), \(context.className(probe: a.image)) (probe \(a.image))"))
-                    }
+                    if titled { attributes.append(("title", tileTitle(j, acts[j]))) }
                     columns.open("span", escaped: attributes)
                     columns.close("span")
                 }
@@ -57,7 +54,7 @@ extension EpochPage {
             out.open("ol", raw: [("class", "acts")])
             for (j, a) in acts.enumerated() {
                 let box = analysis.boxes[c][j]
-                out.open("li", escaped: [("title", "probe \(a.image) at (\(a.y), \(a.x)); pixels \(box.top)\u{2013}\(box.bottom - 1) \u{00D7} \(box.left)\u{2013}\(box.right - 1)")])
+                out.open("li", escaped: [("title", activationTitle(a, box))])
                 out.open("b"); out.text(Format.number(a.value)); out.close("b")
                 out.text(" " + context.className(probe: a.image))
                 out.close("li")
@@ -93,9 +90,8 @@ struct MarkupText {
 
     /// `raw` attribute values are written as they are (Plot's `.class`/`.id`, for values made of
     /// names and numbers only), `escaped` ones through `Escape.html` (the pages' `.attr`).
-    mutating func open(_ tag: String, _ ids: KeyValuePairs<String, String> = [:], raw: [(String, String)] = [], escaped: [(String, String)] = []) {
+    mutating func open(_ tag: String, raw: [(String, String)] = [], escaped: [(String, String)] = []) {
         string += "<" + tag
-        for (name, value) in ids where !value.isEmpty { string += " " + name + "=\"" + value + "\"" }
         for (name, value) in raw where !value.isEmpty { string += " " + name + "=\"" + value + "\"" }
         for (name, value) in escaped {
             let text = Escape.html(value)

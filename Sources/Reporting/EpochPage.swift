@@ -2,6 +2,7 @@ import Foundation
 import Plot
 import Monitoring
 import Tensors
+import Layers
 
 /// `layer-<name>-epoch-NNNN.html`: the Fig. 2 view of one layer at one snapshot. For every
 /// feature map, its top-k deconvnet projections beside the image patches that caused them,
@@ -123,8 +124,7 @@ struct EpochPage {
         // at 64 maps x 9 activations every byte per tile counts.
         func tileNode(_ placed: PlacedTile, _ j: Int, titled: Bool) -> Content {
             let a = acts[j]
-            return .span(.group(placed.attributes(sprite: "sp", scale: layer.scale)),
-                         titled ? .attr("title", "#\(j + 1): \(Format.number(a.value)), \(context.className(probe: a.image)) (probe \(a.image))") : .empty)
+            return .span(.group(placed.attributes(sprite: "sp", scale: layer.scale)), titled ? .attr("title", tileTitle(j, a)) : .empty)
         }
         var columns: [Content] = []
         if let filters, c < filters.tiles.count, let w = filters.tiles[c][epochIndex] {
@@ -140,10 +140,10 @@ struct EpochPage {
         }
         let activations: [Node<HTML.ListContext>] = acts.enumerated().map { j, a in
             let box = analysis.boxes[c][j]
-            return .li(.attr("title", "probe \(a.image) at (\(a.y), \(a.x)); pixels \(box.top)\u{2013}\(box.bottom - 1) \u{00D7} \(box.left)\u{2013}\(box.right - 1)"),
+            return .li(.attr("title", activationTitle(a, box)),
                        .b(.txt(Format.number(a.value))), .txt(" " + context.className(probe: a.image)))
         }
-        return .el("figure", .id("f\(c)"), .class((["filter"] + flags.prefix(1).map { "flag-" + $0.rawValue }).joined(separator: " ")),
+        return .el("figure", .id("f\(c)"), .class(figureClass(flags)),
             .h3(.txt("feature map \(c)"), .group(flags.map { .span(.class("badge \($0.rawValue)"), .txt($0.rawValue)) })),
             columns.isEmpty ? .empty : .div(.class("pair"), .group(columns)),
             .el("figcaption",
@@ -151,6 +151,15 @@ struct EpochPage {
                 silence(c, shown: acts.count),
                 filter.map { numbers($0) } ?? .empty,
                 reasons(filter, flags)))
+    }
+
+    // Texts the figure shares with `figureText(_:)`.
+    func figureClass(_ flags: [FilterFlag]) -> String { (["filter"] + flags.prefix(1).map { "flag-" + $0.rawValue }).joined(separator: " ") }
+    func tileTitle(_ j: Int, _ a: Activation) -> String {
+        "#\(j + 1): \(Format.number(a.value)), \(context.className(probe: a.image)) (probe \(a.image))"
+    }
+    func activationTitle(_ a: Activation, _ box: PixelBox) -> String {
+        "probe \(a.image) at (\(a.y), \(a.x)); pixels \(box.top)\u{2013}\(box.bottom - 1) \u{00D7} \(box.left)\u{2013}\(box.right - 1)"
     }
 
     /// Why a box has fewer than k projections: the map is zero on the other probes, so there is
