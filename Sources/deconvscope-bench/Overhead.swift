@@ -42,14 +42,10 @@ func sgdStepMilliseconds(network: Network, rounds: Int = 7, steps: Int = 50) -> 
 func cliTrainingImagesPerSecond(cli: String, images: Int, extra: [String]) throws -> Double {
     let root = NSTemporaryDirectory() + "deconvscope-bench-overhead-\(getpid())-\(UUID().uuidString)"
     defer { try? FileManager.default.removeItem(atPath: root) }
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: cli)
-    process.arguments = ["train", "--model", "zf-fmnist", "--epochs", "1", "--snapshot-epochs", "0,1", "--train-limit", "\(images)",
-                         "--run", "overhead", "--checkpoints", root + "/Checkpoints", "--reports", root + "/Reports"] + extra
-    process.standardOutput = FileHandle.nullDevice
-    try process.run()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else { throw BenchError("deconvscope train exited with \(process.terminationStatus)") }
+    let run = try spawnAndWait(cli, ["train", "--model", "zf-fmnist", "--epochs", "1", "--snapshot-epochs", "0,1", "--train-limit", "\(images)",
+                                     "--run", "overhead", "--checkpoints", root + "/Checkpoints", "--reports", root + "/Reports"] + extra,
+                               environment: ProcessInfo.processInfo.environment)
+    guard run.status == 0 else { throw BenchError("deconvscope train exited with \(run.status): \(run.stderr)") }
     let metrics = RunDirectory(path: root + "/Checkpoints/overhead").readMetrics()
     guard let rate = metrics.last?.imagesPerSecond else { throw BenchError("no images_per_second in metrics.jsonl") }
     return rate

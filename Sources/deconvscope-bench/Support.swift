@@ -38,19 +38,13 @@ func sgemmGFLOPs(threads: Int) -> Double {
 func trainingPeakResidentMiB(cli: String) throws -> (mebibytes: Double, seconds: Double) {
     let root = NSTemporaryDirectory() + "deconvscope-bench-memory-\(getpid())"
     defer { try? FileManager.default.removeItem(atPath: root) }
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: cli)
-    process.arguments = ["train", "--model", "zf-fmnist", "--epochs", "1", "--snapshot-epochs", "0,1", "--run", "memory",
-                         "--checkpoints", root + "/Checkpoints", "--reports", root + "/Reports"]
-    process.standardOutput = FileHandle.nullDevice
-    let elapsed = try seconds {
-        try process.run()
-        process.waitUntilExit()
-    }
-    guard process.terminationStatus == 0 else { throw BenchError("deconvscope train exited with \(process.terminationStatus)") }
+    let run = try spawnAndWait(cli, ["train", "--model", "zf-fmnist", "--epochs", "1", "--snapshot-epochs", "0,1", "--run", "memory",
+                                     "--checkpoints", root + "/Checkpoints", "--reports", root + "/Reports"],
+                               environment: ProcessInfo.processInfo.environment)
+    guard run.status == 0 else { throw BenchError("deconvscope train exited with \(run.status): \(run.stderr)") }
     var usage = rusage()
     getrusage(RUSAGE_CHILDREN.rawValue, &usage)
-    return (Double(usage.ru_maxrss) / 1024, elapsed)   // ru_maxrss is in KiB on Linux
+    return (Double(usage.ru_maxrss) / 1024, run.seconds)   // ru_maxrss is in KiB on Linux
 }
 
 /// Wall seconds of whole `deconvscope monitor` processes on a run folder holding one snapshot:
@@ -97,7 +91,8 @@ func monitorProcessSeconds(cli: String, snapshot: Snapshot, runs: Int) throws
 }
 
 /// Runs `executable` with `arguments` (stdout to /dev/null, stderr collected) and waits for it with
-/// waitpid: wall seconds from spawn to exit, its stderr and exit status. Not Foundation's `Process`,
+/// waitpid: wall seconds from spawn to exit, its stderr and exit status. Every child of the
+/// benchmark runs through here. Not Foundation's `Process`,
 /// whose `waitUntilExit` polls its run loop every 50 ms, so every time it measured came out on a
 /// 50 ms grid, up to 50 ms late.
 func spawnAndWait(_ executable: String, _ arguments: [String], environment: [String: String]) throws -> (seconds: Double, stderr: String, status: Int32) {

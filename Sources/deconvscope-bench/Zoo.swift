@@ -8,15 +8,11 @@ func zooTraining(cli: String, model: String, images: Int) throws -> (imagesPerSe
     let root = NSTemporaryDirectory() + "deconvscope-bench-zoo-\(getpid())-\(model)"
     defer { try? FileManager.default.removeItem(atPath: root) }
     try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/time")
-    process.arguments = ["-f", "%M", "-o", root + "/peak-kib", cli, "train", "--model", model, "--epochs", "1", "--snapshot-epochs", "1",
-                         "--train-limit", "\(images)", "--no-monitor", "--run", "zoo",
-                         "--checkpoints", root + "/Checkpoints", "--reports", root + "/Reports"]
-    process.standardOutput = FileHandle.nullDevice
-    try process.run()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else { throw BenchError("deconvscope train --model \(model) exited with \(process.terminationStatus)") }
+    let run = try spawnAndWait("/usr/bin/time", ["-f", "%M", "-o", root + "/peak-kib", cli, "train", "--model", model, "--epochs", "1",
+                                                 "--snapshot-epochs", "1", "--train-limit", "\(images)", "--no-monitor", "--run", "zoo",
+                                                 "--checkpoints", root + "/Checkpoints", "--reports", root + "/Reports"],
+                               environment: ProcessInfo.processInfo.environment)
+    guard run.status == 0 else { throw BenchError("deconvscope train --model \(model) exited with \(run.status): \(run.stderr)") }
     guard let rate = RunDirectory(path: root + "/Checkpoints/zoo").readMetrics().last?.imagesPerSecond else {
         throw BenchError("no images_per_second in the \(model) run's metrics.jsonl")
     }
