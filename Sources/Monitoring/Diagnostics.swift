@@ -21,21 +21,17 @@ public enum Diagnostics {
 
         // The spectra (each filter's, and each of its top-k projections') are most of the work:
         // one filter per thread at a time, each result computed as on one thread.
-        var spectra = [(alias: Double, lowBand: Double, projections: Double)](repeating: (0, 0, 0), count: f)
-        spectra.withUnsafeMutableBufferPointer { out in
-            let results = out.baseAddress!
-            parallelFor(f) { o in
-                let filter = layer.weight.data[(o * per)..<((o + 1) * per)]
-                let alias = Spectrum.energiesAboveNyquist(filter, channels: inChannels, kernel: layer.kernel, strides: [layer.samplingStride])[0]
-                let lowBand = Spectrum.lowBandRatio(energyAbove: alias, of: filter, kernel: layer.kernel, stride: layer.samplingStride)
-                var hf = 0.0
-                for j in 0..<layer.top[o].count {
-                    let start = (o * layer.k + j) * imageSize
-                    hf += Spectrum.highFrequencyShare(layer.projections.data[start..<(start + imageSize)],
-                                                      channels: imageShape[0], height: imageShape[1], width: imageShape[2])
-                }
-                results[o] = (alias, lowBand, hf / Double(max(1, layer.top[o].count)))
+        let spectra: [(alias: Double, lowBand: Double, projections: Double)] = parallelMap(f) { o in
+            let filter = layer.weight.data[(o * per)..<((o + 1) * per)]
+            let alias = Spectrum.energiesAboveNyquist(filter, channels: inChannels, kernel: layer.kernel, strides: [layer.samplingStride])[0]
+            let lowBand = Spectrum.lowBandRatio(energyAbove: alias, of: filter, kernel: layer.kernel, stride: layer.samplingStride)
+            var hf = 0.0
+            for j in 0..<layer.top[o].count {
+                let start = (o * layer.k + j) * imageSize
+                hf += Spectrum.highFrequencyShare(layer.projections.data[start..<(start + imageSize)],
+                                                  channels: imageShape[0], height: imageShape[1], width: imageShape[2])
             }
+            return (alias, lowBand, hf / Double(max(1, layer.top[o].count)))
         }
 
         var filters: [FilterFindings] = []

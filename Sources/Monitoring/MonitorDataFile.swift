@@ -27,7 +27,7 @@ public enum MonitorDataFile {
     /// instead of reading that file again while the file on disk is still the one written. The
     /// findings and the report each read the data file the monitor has just written (3-9 ms per
     /// snapshot); one entry, so a long run keeps no more than one analysis alive.
-    /// `MonitorDataFileTests` checks that it equals what reading the file gives.
+    /// `MonitorRunTests` checks that it equals what reading the file gives.
     private static let lastWritten = LastWritten()
 
     private final class LastWritten: @unchecked Sendable {

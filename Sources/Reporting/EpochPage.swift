@@ -48,12 +48,8 @@ struct EpochPage {
     /// (a 64-map layer's page is 215 kB) and independent. The page renders without indentation,
     /// so a figure's text is the same alone as inside the page.
     private func renderedFigures() -> String {
-        let count = analysis.channels, throughPlot = Self.figuresThroughPlot
-        let figures = [String](unsafeUninitializedCapacity: count) { buffer, initialized in
-            let base = buffer.baseAddress!
-            parallelFor(count) { (base + $0).initialize(to: throughPlot ? figure($0).render() : figureText($0)) }
-            initialized = count
-        }
+        let throughPlot = Self.figuresThroughPlot
+        let figures = parallelMap(analysis.channels) { throughPlot ? figure($0).render() : figureText($0) }
         return figures.joined()
     }
 

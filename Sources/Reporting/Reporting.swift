@@ -105,13 +105,7 @@ public enum ReportWriter {
             pages.append((OcclusionPage.fileName, nil, OcclusionPage(context: context, snapshots: occlusion).render))
         }
         pages.append((ReportFiles.index, nil, IndexPage(context: context, occlusionEpochs: occlusion.map(\.epoch)).render))
-        let texts = PhaseTimings.measure("HTML render") {
-            [String](unsafeUninitializedCapacity: pages.count) { buffer, initialized in
-                let base = buffer.baseAddress!
-                parallelFor(pages.count) { (base + $0).initialize(to: pages[$0].render()) }
-                initialized = pages.count
-            }
-        }
+        let texts = PhaseTimings.measure("HTML render") { parallelMap(pages.count) { pages[$0].render() } }
         for (page, text) in zip(pages, texts) { try out.text(text, to: page.name, inputs: page.inputs) }
         try out.finish()
         return directory + "/" + ReportFiles.index

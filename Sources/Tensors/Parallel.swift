@@ -43,6 +43,17 @@ public func parallelFor(_ count: Int, _ body: (Int) -> Void) {
     }
 }
 
+/// `body(i)` for i in 0..<count, in that order in the result, computed on the shared pool like
+/// `parallelFor` (report pages, their figures, the diagnostics' per-filter spectra).
+public func parallelMap<T>(_ count: Int, _ body: (Int) -> T) -> [T] {
+    guard count > 0 else { return [] }
+    return [T](unsafeUninitializedCapacity: count) { buffer, initialized in
+        let base = buffer.baseAddress!
+        parallelFor(count) { (base + $0).initialize(to: body($0)) }
+        initialized = count
+    }
+}
+
 /// Runs `body(range)` over `0..<count` split into at most one contiguous range per available
 /// thread, each at least `minimum` long: for elementwise loops (ReLU, pooling's scatter), which
 /// are memory-bound and too short to amortize more than a few hand-offs.

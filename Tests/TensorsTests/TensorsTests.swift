@@ -424,4 +424,10 @@ final class TensorTests: XCTestCase {
             XCTAssertEqual(Array(hits.prefix(count)), [Int](repeating: 1, count: count), "count \(count)")
         }
     }
+
+    func testParallelMapKeepsTheOrder() {
+        for count in [0, 1, 2, 7, 100] {
+            XCTAssertEqual(parallelMap(count) { "item \($0)" }, (0..<count).map { "item \($0)" }, "count \(count)")
+        }
+    }
 }
