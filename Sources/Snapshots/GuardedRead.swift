@@ -54,22 +54,22 @@ extension Snapshot {
     /// once: until then the child is neither collected nor waited for.
     public static func beginGuardedRead(from path: String, optimizerState: Bool = true) -> PendingSnapshotRead {
         guard let executable = GuardedSnapshotReading.executable else {
-            return PendingSnapshotRead(.done(Result { try read(from: path, optimizerState: optimizerState) }))
+            return PendingSnapshotRead(finished: Result { try read(from: path, optimizerState: optimizerState) })
         }
         // A fork needs no process start (~25 ms of loading 57 shared libraries), but is only safe
         // while no other thread can hold a lock the child would need.
         do {
-            return PendingSnapshotRead(.child(try ProcessThreads.count() == 1 ? forkReaderChild(path, optimizerState: optimizerState)
-                                                                              : runReaderChild(executable, path, optimizerState: optimizerState)))
+            return PendingSnapshotRead(child: try ProcessThreads.count() == 1 ? forkReaderChild(path, optimizerState: optimizerState)
+                                                                              : runReaderChild(executable, path, optimizerState: optimizerState))
         } catch {
-            return PendingSnapshotRead(.done(.failure(error)))
+            return PendingSnapshotRead(finished: .failure(error))
         }
     }
 
     /// ``readGuarded(from:optimizerState:)`` in a fork of this process whatever its threads (for
     /// tests of the fork path; a process with other threads should not fork).
     static func readInForkedChild(from path: String, optimizerState: Bool = true) throws -> Snapshot {
-        try PendingSnapshotRead(.child(forkReaderChild(path, optimizerState: optimizerState))).finish()
+        try PendingSnapshotRead(child: forkReaderChild(path, optimizerState: optimizerState)).finish()
     }
 
     fileprivate static func answer(of child: (bytes: [UInt8], status: ChildStatus), path: String) throws -> Snapshot {
@@ -94,9 +94,9 @@ public struct PendingSnapshotRead {
         case child(StartedReader)
     }
     fileprivate let state: State
-    fileprivate init(_ state: State) { self.state = state }
     /// A read that is already over (an in-process read, or a file that needs no child).
     init(finished result: Result<Snapshot, Error>) { state = .done(result) }
+    init(child: StartedReader) { state = .child(child) }
 
     /// The snapshot, or the error a direct read would give (or the crash line). Waits for the child.
     public func finish() throws -> Snapshot {
@@ -128,15 +128,7 @@ enum ChildStatus: Equatable {
 /// stdout and waits for it. The child gets no stdin and no stderr (a crash report or HDF5's
 /// error stack must not reach the user's terminal: the parent says what happened, in one line).
 private func runReaderChild(_ executable: String, _ path: String, optimizerState: Bool) throws -> StartedReader {
-    func failure(_ what: String) -> SnapshotError {
-        SnapshotError(file: path, message: "cannot start a process to read it (\(what): \(String(cString: strerror(errno))))")
-    }
-    var pipeEnds: [Int32] = [-1, -1]
-    guard pipe(&pipeEnds) == 0 else { throw failure("pipe") }
-    let (readEnd, writeEnd) = (pipeEnds[0], pipeEnds[1])
-    // Not inherited by other children (the dup2 below gives the reader its own copy as stdout).
-    _ = fcntl(readEnd, F_SETFD, FD_CLOEXEC)
-    _ = fcntl(writeEnd, F_SETFD, FD_CLOEXEC)
+    let (readEnd, writeEnd) = try readerPipe(path)
 
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
@@ -173,7 +165,7 @@ private func runReaderChild(_ executable: String, _ path: String, optimizerState
         }
     }
     close(writeEnd)
-    guard spawned == 0 else { close(readEnd); errno = spawned; throw failure("spawn") }
+    guard spawned == 0 else { close(readEnd); throw startFailure(path, "spawn", spawned) }
     return StartedReader(readEnd: readEnd, pid: pid, path: path)
 }
 
@@ -181,13 +173,7 @@ private func runReaderChild(_ executable: String, _ path: String, optimizerState
 /// every lock it may need (malloc's, the Swift runtime's, HDF5's) and runs
 /// ``SnapshotReaderChild/serve(path:optimizerState:answerTo:)`` as a started reader would.
 private func forkReaderChild(_ path: String, optimizerState: Bool) throws -> StartedReader {
-    var pipeEnds: [Int32] = [-1, -1]
-    guard pipe(&pipeEnds) == 0 else {
-        throw SnapshotError(file: path, message: "cannot start a process to read it (pipe: \(String(cString: strerror(errno))))")
-    }
-    let (readEnd, writeEnd) = (pipeEnds[0], pipeEnds[1])
-    _ = fcntl(readEnd, F_SETFD, FD_CLOEXEC)
-    _ = fcntl(writeEnd, F_SETFD, FD_CLOEXEC)
+    let (readEnd, writeEnd) = try readerPipe(path)
     let pid = fork()
     if pid == 0 {
         close(readEnd)
@@ -200,9 +186,23 @@ private func forkReaderChild(_ path: String, optimizerState: Bool) throws -> Sta
     close(writeEnd)
     guard pid > 0 else {
         close(readEnd)
-        throw SnapshotError(file: path, message: "cannot start a process to read it (fork: \(String(cString: strerror(forkError))))")
+        throw startFailure(path, "fork", forkError)
     }
     return StartedReader(readEnd: readEnd, pid: pid, path: path)
+}
+
+/// The pipe a reader child answers on. Both ends close on exec, so no other child inherits them
+/// (a started reader gets its own copy of the write end as stdout).
+private func readerPipe(_ path: String) throws -> (readEnd: Int32, writeEnd: Int32) {
+    var ends: [Int32] = [-1, -1]
+    guard pipe(&ends) == 0 else { throw startFailure(path, "pipe", errno) }
+    _ = fcntl(ends[0], F_SETFD, FD_CLOEXEC)
+    _ = fcntl(ends[1], F_SETFD, FD_CLOEXEC)
+    return (ends[0], ends[1])
+}
+
+private func startFailure(_ path: String, _ what: String, _ code: Int32) -> SnapshotError {
+    SnapshotError(file: path, message: "cannot start a process to read it (\(what): \(String(cString: strerror(code))))")
 }
 
 /// Everything a reader child writes to `readEnd` up to end of file, and how the child ended.
