@@ -55,20 +55,22 @@ let package = Package(
             "Tensors", "Layers", "Datasets", "Runs", "Training", "Snapshots", "Monitoring", "Reporting", "COpenBLAS",
         ]),
 
+        // Helpers several test targets share (running a program, a tiny trained run); tests only.
+        .target(name: "TestSupport", dependencies: ["Training", "Datasets", "Runs", "Layers"], path: "Tests/TestSupport"),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
         .testTarget(name: "LayersTests", dependencies: ["Layers", "Tensors"]),
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Datasets", "Runs", "Layers", "Tensors", "ImageIO", "Snapshots"]),
-        .testTarget(name: "SnapshotsTests", dependencies: ["Snapshots", "Layers", "Tensors"]),
+        .testTarget(name: "SnapshotsTests", dependencies: ["Snapshots", "Layers", "Tensors", "TestSupport"]),
         // Optimized: the naive Double deconvnet oracle runs 10x slower unoptimized (ProjectionOracleTests).
-        .testTarget(name: "MonitoringTests", dependencies: ["Monitoring", "Layers", "Tensors", "Snapshots", "Datasets", "Runs", "Training"],
+        .testTarget(name: "MonitoringTests", dependencies: ["Monitoring", "Layers", "Tensors", "Snapshots", "Datasets", "Runs", "Training", "TestSupport"],
                     swiftSettings: [.unsafeFlags(["-O"])]),
         // The ONNX tests run the Network on imported weights against onnxruntime.
         .testTarget(name: "ONNXFormatTests", dependencies: [
-            "ONNXFormat", "ONNXProto", "Tensors", "Layers", "Snapshots", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            "ONNXFormat", "ONNXProto", "Tensors", "Layers", "Snapshots", "TestSupport", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ]),
         .testTarget(name: "ReportingTests", dependencies: [
-            "Reporting", "Monitoring", "Datasets", "Runs", "Training", "Tensors", "Layers", "ImageIO", "Snapshots", .product(name: "Plot", package: "Plot"),
+            "Reporting", "Monitoring", "Datasets", "Runs", "Training", "Tensors", "Layers", "ImageIO", "Snapshots", "TestSupport", .product(name: "Plot", package: "Plot"),
         ], exclude: ["Goldens"]),
         // The CLI tests run the built binary; they read its snapshots back with the Snapshots module (bit-exact checks).
         // DamagedSnapshots: regression files (snapshots that crash libhdf5), read through #filePath.

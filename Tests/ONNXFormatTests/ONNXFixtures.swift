@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// The Python side of the ONNX tests: builds networks with the `onnx` package (numpy random weights, seed 22)
@@ -265,26 +266,3 @@ func assertClose(_ a: [Float], _ b: [Float], tolerance: Float, _ message: String
     XCTAssertLessThanOrEqual(worst, tolerance, "largest difference \(worst) \(message): \(a.prefix(8)) vs \(b.prefix(8))", file: file, line: line)
 }
 
-struct ProcessResult {
-    var status: Int32
-    var stdout: String
-    var stderr: String
-}
-
-/// Runs a program to completion; output goes through files so large output cannot deadlock.
-func runProcess(_ executable: String, _ arguments: [String]) throws -> ProcessResult {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("proc-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: directory) }
-    let out = directory.appendingPathComponent("out"), err = directory.appendingPathComponent("err")
-    for url in [out, err] { _ = FileManager.default.createFile(atPath: url.path, contents: nil) }
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    process.standardOutput = try FileHandle(forWritingTo: out)
-    process.standardError = try FileHandle(forWritingTo: err)
-    try process.run()
-    process.waitUntilExit()
-    return ProcessResult(status: process.terminationStatus, stdout: try String(contentsOf: out, encoding: .utf8),
-                         stderr: try String(contentsOf: err, encoding: .utf8))
-}

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Snapshots
 import Tensors
 import XCTest

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Snapshots
 import Tensors
 import XCTest
@@ -83,35 +84,6 @@ func sampleSnapshot(seed: UInt64 = 1, trainerState: TrainerState? = nil) -> Snap
     }
     return Snapshot(epoch: 3, step: 1407, architecture: sampleArchitecture, weights: weights,
                     optimizer: optimizer, trainerState: trainerState)
-}
-
-struct ProcessResult {
-    var status: Int32
-    var stdout: String
-    var stderr: String
-}
-
-/// Runs a program to completion; output goes through files so large output cannot deadlock.
-func runProcess(_ executable: String, _ arguments: [String]) throws -> ProcessResult {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("proc-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: directory) }
-    let out = directory.appendingPathComponent("out"), err = directory.appendingPathComponent("err")
-    for url in [out, err] {
-        guard FileManager.default.createFile(atPath: url.path, contents: nil) else {
-            throw CocoaError(.fileWriteUnknown)
-        }
-    }
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    process.standardOutput = try FileHandle(forWritingTo: out)
-    process.standardError = try FileHandle(forWritingTo: err)
-    try process.run()
-    process.waitUntilExit()
-    return ProcessResult(status: process.terminationStatus,
-                         stdout: try String(contentsOf: out, encoding: .utf8),
-                         stderr: try String(contentsOf: err, encoding: .utf8))
 }
 
 /// Runs an inline Python script with h5py, skipping the test if h5py is not installed
