@@ -11,7 +11,11 @@ DEB_PACKAGES := libhdf5-dev libopenblas-dev libpng-dev zlib1g-dev pkg-config hdf
 # The test build gets the same flags, so the suite (and the CLI tests' debug binary) runs the kernels
 # as shipped; without FMA in the target, Swift's `addingProduct` is a libm call per lane.
 CPU_FLAGS   ?= $(shell [ "$$(uname -m)" = x86_64 ] && grep -qw avx2 /proc/cpuinfo && grep -qw fma /proc/cpuinfo && echo -Xswiftc -target-cpu -Xswiftc haswell -Xswiftc -DDECONVSCOPE_FMA)
-RELEASE_FLAGS ?= $(CPU_FLAGS)
+# Release executables link the Swift runtime and Foundation statically: a process then starts without
+# resolving ~30,000 symbols across 15 Swift shared libraries (measured: `deconvscope monitor --help`
+# 24.5 -> 18.6 ms, 40 runs each; a whole `monitor --force` of one snapshot 12 ms less), for a
+# 97 MB binary instead of 26 MB.
+RELEASE_FLAGS ?= $(CPU_FLAGS) --static-swift-stdlib
 DEMO_RUN    ?= demo
 DEMO_FLAGS  ?= --model zf-fmnist --epochs 3 --snapshot-epochs 0,1,2,3 --train-limit 30000 --run $(DEMO_RUN)
 

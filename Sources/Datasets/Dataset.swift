@@ -53,7 +53,12 @@ public struct Dataset: Sendable {
 
     /// The whole set as floats in [0, 1], (N, C, H, W). Allocates 4 bytes per value for byte
     /// storage: meant for small sets; training reads batches with `copySamples`.
-    public var images: Tensor { samples(0..<count) }
+    /// All samples as floats. Float storage is handed out as it is (copy-on-write), not copied:
+    /// the monitor's probe set, read back from probes.h5, is 3.2 MB that need not be made twice.
+    public var images: Tensor {
+        if case .floats(let floats) = storage { return Tensor(shape: shape, data: floats) }
+        return samples(0..<count)
+    }
 
     /// Samples `range` as floats, (range.count, C, H, W).
     public func samples(_ range: Range<Int>) -> Tensor {

@@ -33,7 +33,7 @@ public final class BatchNorm2D: Layer {
         (channels, height, width) = (shape[0], shape[1], shape[2])
         (self.eps, self.momentum) = (eps, momentum)
         weight = Parameter(name: "weight", value: Tensor(shape: [shape[0]], repeating: 1))
-        bias = Parameter(name: "bias", value: Tensor(zeros: [shape[0]]))
+        bias = Parameter(name: "bias", zerosOfShape: [shape[0]])
         runningMean = Buffer(name: "running_mean", value: Tensor(zeros: [shape[0]]))
         runningVar = Buffer(name: "running_var", value: Tensor(shape: [shape[0]], repeating: 1))
     }

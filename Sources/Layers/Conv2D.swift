@@ -50,8 +50,8 @@ public final class Conv2D: Layer {
         self.shape = shape
         self.outChannels = outChannels
         let k = shape.window.kernel
-        weight = Parameter(name: "weight", value: Tensor(zeros: [outChannels, shape.channels, k, k]))
-        bias = Parameter(name: "bias", value: Tensor(zeros: [outChannels]))
+        weight = Parameter(name: "weight", zerosOfShape: [outChannels, shape.channels, k, k])
+        bias = Parameter(name: "bias", zerosOfShape: [outChannels])
         winograd = shape.channels >= 8 ? WinogradConvolution(shape: shape, outChannels: outChannels) : nil
         direct = DirectConvolution(shape: shape, outChannels: outChannels)
     }

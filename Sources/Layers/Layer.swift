@@ -26,11 +26,24 @@ public final class Parameter {
     public var gradient: Tensor
     public var momentum: Tensor
 
+    /// Gradient and momentum start as one zero buffer: they are copied apart (copy-on-write) when
+    /// training first writes them, and a network that is only run (monitor, inspect, export) keeps
+    /// one allocation instead of two (fc3 of zf-fmnist: 3.2 MB, 800 page faults per process).
     public init(name: String, value: Tensor) {
+        let zeros = Tensor(zeros: value.shape)
         self.name = name
         self.value = value
-        self.gradient = Tensor(zeros: value.shape)
-        self.momentum = Tensor(zeros: value.shape)
+        self.gradient = zeros
+        self.momentum = zeros
+    }
+
+    /// A parameter whose value starts at zero too, sharing the same zero buffer until written.
+    public init(name: String, zerosOfShape shape: [Int]) {
+        let zeros = Tensor(zeros: shape)
+        self.name = name
+        self.value = zeros
+        self.gradient = zeros
+        self.momentum = zeros
     }
 }
 

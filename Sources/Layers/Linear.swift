@@ -12,8 +12,8 @@ public final class Linear: Layer {
         self.name = name
         self.inFeatures = inFeatures
         self.outFeatures = outFeatures
-        weight = Parameter(name: "weight", value: Tensor(zeros: [outFeatures, inFeatures]))
-        bias = Parameter(name: "bias", value: Tensor(zeros: [outFeatures]))
+        weight = Parameter(name: "weight", zerosOfShape: [outFeatures, inFeatures])
+        bias = Parameter(name: "bias", zerosOfShape: [outFeatures])
     }
 
     public var inputShape: [Int] { [inFeatures] }

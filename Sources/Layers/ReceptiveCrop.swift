@@ -124,6 +124,18 @@ extension MaxPool2D {
     /// window's output position lies outside this layer's planes (its value is dropped).
     public func cropSwitches(_ recorded: UnsafePointer<Int32>, to crop: MaxPool2D, output: (row: Int, col: Int),
                              input: (row: Int, col: Int), into result: UnsafeMutablePointer<Int32>) {
+        cropSwitches(recorded, crop, output, input, result)
+    }
+
+    /// The same for switches kept as 16-bit positions (planes of at most 65,536 values).
+    public func cropSwitches(_ recorded: UnsafePointer<UInt16>, to crop: MaxPool2D, output: (row: Int, col: Int),
+                             input: (row: Int, col: Int), into result: UnsafeMutablePointer<Int32>) {
+        cropSwitches(recorded, crop, output, input, result)
+    }
+
+    @inline(__always)
+    private func cropSwitches<Position: FixedWidthInteger>(_ recorded: UnsafePointer<Position>, _ crop: MaxPool2D, _ output: (row: Int, col: Int),
+                                                           _ input: (row: Int, col: Int), _ result: UnsafeMutablePointer<Int32>) {
         // Locals, not properties: stores through `result` could alias this object for all the
         // optimizer knows, which made it reload every property after every store.
         let (h, w, outH, outW) = (height, width, outHeight, outWidth)

@@ -40,7 +40,7 @@ public struct Replay {
         // Every probe's pooling switches, kept from this pass so the projections need no second forward.
         let pools = network.layers.indices.filter { $0 <= last.outputIndex && network.layers[$0] is MaxPool2D }
         var recorded = RecordedSwitches(probes: p,
-                                        pools: pools.map { ($0, network.layers[$0].outputShape.reduce(1, *)) })
+                                        pools: pools.map { ($0, network.layers[$0].outputShape.reduce(1, *), network.layers[$0].inputShape.dropFirst().reduce(1, *)) })
         // Each pooling layer's input too: its switches are re-decided by the tie rule (`NearTies`).
         let observed = Set(blockAt.keys).union(pools).union(pools.map { $0 - 1 }.filter { $0 >= 0 })
         // 1. Top-k search: one inference pass over the probes, scanning each block's output maps.
@@ -176,9 +176,9 @@ public struct Replay {
                     parallelRanges(chunk.count, minimum: 8) { range in
                         for j in range {
                             let item = chunk[chunk.startIndex + j]
-                            recorded.switches(layer: pool.index, image: item.act.image).withUnsafeBufferPointer { full in
-                                pool.full.cropSwitches(full.baseAddress!, to: pool.window, output: origins[j][pool.index + 1],
-                                                       input: origins[j][pool.index], into: base + j * per)
+                            recorded.withSwitches(layer: pool.index, image: item.act.image) { full in
+                                full.crop(pool.full, to: pool.window, output: origins[j][pool.index + 1],
+                                          input: origins[j][pool.index], into: base + j * per)
                             }
                         }
                     }

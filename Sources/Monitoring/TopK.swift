@@ -12,7 +12,14 @@ public struct TopK: Sendable {
     public let k: Int
     public private(set) var items: [Activation] = []
 
-    public init(k: Int) { self.k = k }
+    /// The list's storage is made whole here (k + 1: `offer` inserts before it drops the last),
+    /// so no list grows during the top-k pass: a list reallocated between a batch's large
+    /// activations pinned the heap where they were freed, and later batches page-faulted fresh
+    /// memory instead of reusing theirs.
+    public init(k: Int) {
+        self.k = k
+        items.reserveCapacity(k + 1)
+    }
 
     @inline(__always)
     static func ranksBefore(_ a: Activation, _ b: Activation) -> Bool {

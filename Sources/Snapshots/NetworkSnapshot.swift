@@ -14,12 +14,14 @@ extension Network {
     public static func load(snapshot: Snapshot, path: String) throws -> Network {
         let spec = try ModelSpec.decode(json: snapshot.architecture, source: "\(path) (architecture attribute)")
         let network = try Network(spec: spec, source: "\(path) (architecture attribute)")
-        try network.load(snapshot, path: path)
+        try network.load(snapshot, path: path, momentumIsZero: true)
         return network
     }
 
     /// Copies weights (and momentum buffers, when present) in, checking every name and shape.
-    public func load(_ snapshot: Snapshot, path: String) throws {
+    /// Momentum the snapshot does not hold is set to zero, unless the caller knows it is already
+    /// (`momentumIsZero`: a network just built, whose zero buffers need not be made again).
+    public func load(_ snapshot: Snapshot, path: String, momentumIsZero: Bool = false) throws {
         for (name, weight, bias) in parameterLayers {
             guard let stored = snapshot.weights[name] else {
                 throw SnapshotMismatch(path: path, message: "no /weights/\(name) for layer \(name) of the architecture")
@@ -29,7 +31,7 @@ extension Network {
                     throw SnapshotMismatch(path: path, message: "/weights/\(name)/\(field) has shape \(tensor.shape), the architecture needs \(param.value.shape)")
                 }
                 param.value = tensor
-                param.momentum = Tensor(zeros: tensor.shape)
+                if !momentumIsZero && snapshot.optimizer[name] == nil { param.momentum = Tensor(zeros: tensor.shape) }
             }
             if let m = snapshot.optimizer[name] {
                 guard m.weight.shape == weight.value.shape, m.bias.shape == bias.value.shape else {

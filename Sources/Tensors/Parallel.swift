@@ -25,6 +25,34 @@ public enum ComputeBudget {
     }
 }
 
+extension ComputeBudget {
+    /// Runs `side` on a thread of its own while `main` runs on the calling thread, as two streams
+    /// sharing the cores (as `sharing` does): each gets half of them while both run, and `main` gets
+    /// them all back once `side` is done. For independent work whose own parallel loops leave a
+    /// core idle between them: the monitor's occlusion maps beside its top-k pass, whose serial
+    /// stretches (keeping switches, offering candidates) the other stream fills.
+    public static func concurrently<Main, Side>(_ main: () throws -> Main, beside side: @escaping () -> Side) rethrows -> (Main, Side) {
+        let outcome = SideOutcome<Side>(), done = DispatchSemaphore(value: 0), depth = PhaseTimings.depth
+        lock.lock(); sharers += 1; lock.unlock()
+        let thread = Thread {
+            PhaseTimings.depth = depth
+            outcome.value = side()
+            lock.lock(); sharers -= 1; lock.unlock()
+            done.signal()
+        }
+        thread.stackSize = 8 << 20   // the main thread's: kernels keep small scratch on the stack
+        thread.start()
+        let result: Main
+        do { result = try main() } catch { done.wait(); throw error }
+        done.wait()
+        return (result, outcome.value!)
+    }
+}
+
+/// What the side stream of `ComputeBudget.concurrently` hands back; written before the semaphore
+/// is signalled and read after it is waited on.
+private final class SideOutcome<Value>: @unchecked Sendable { var value: Value? }
+
 /// Runs `body(i)` for i in 0..<count on up to `ComputeBudget.threads` threads of the shared pool
 /// (im2col, col2im, pooling, GEMM panels): one pool for all parallel work, so nothing oversubscribes.
 @inline(__always)

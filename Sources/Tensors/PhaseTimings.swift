@@ -8,14 +8,22 @@ import Foundation
 /// its body: one branch on a constant, no clock read.
 ///
 /// Phases are inclusive (a phase's time contains its nested phases'); a name measured twice adds
-/// up. Thread-safe, but meant for the main thread's sequence of stages.
+/// up. Thread-safe: each thread nests its own phases, and a stream started beside the main one
+/// (`ComputeBudget.concurrently`) nests its phases where it was started; the CPU seconds and faults
+/// of phases that overlap count both streams.
 public enum PhaseTimings {
     public static let enabled = ProcessInfo.processInfo.environment["DECONVSCOPE_TIMINGS"].map { !$0.isEmpty && $0 != "0" } ?? false
 
     private struct Phase { var name: String; var depth: Int; var seconds: Double; var cpu: Double; var faults: Int }
     nonisolated(unsafe) private static var phases: [Phase] = []
-    nonisolated(unsafe) private static var depth = 0
     private static let lock = NSLock()
+    private static let depthKey = "deconvscope.PhaseTimings.depth"
+
+    /// The calling thread's nesting depth (0 on a thread that never measured).
+    public static var depth: Int {
+        get { enabled ? (Thread.current.threadDictionary[depthKey] as? Int ?? 0) : 0 }
+        set { if enabled { Thread.current.threadDictionary[depthKey] = newValue } }
+    }
 
     /// Monotonic seconds.
     public static func now() -> Double {
@@ -28,20 +36,21 @@ public enum PhaseTimings {
     @inline(__always)
     public static func measure<T>(_ name: String, _ body: () throws -> T) rethrows -> T {
         guard enabled else { return try body() }
+        let level = depth
         let index: Int = lock.withLock {
-            defer { depth += 1 }
-            if let i = phases.firstIndex(where: { $0.name == name && $0.depth == depth }) { return i }
-            phases.append(Phase(name: name, depth: depth, seconds: 0, cpu: 0, faults: 0))
+            if let i = phases.firstIndex(where: { $0.name == name && $0.depth == level }) { return i }
+            phases.append(Phase(name: name, depth: level, seconds: 0, cpu: 0, faults: 0))
             return phases.count - 1
         }
+        depth = level + 1
         let start = now(), startUsage = usage()
         defer {
             let elapsed = now() - start, end = usage()
+            depth = level
             lock.withLock {
                 phases[index].seconds += elapsed
                 phases[index].cpu += end.cpu - startUsage.cpu
                 phases[index].faults += end.faults - startUsage.faults
-                depth -= 1
             }
         }
         return try body()

@@ -6,6 +6,7 @@ import ONNXFormat
 
 struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "export",
         abstract: "Write a snapshot's network as ONNX, to open in Netron or run in onnxruntime.",
         discussion: """
         The ONNX file (opset \(ONNXExporter.opset), a dynamic batch axis, input "\(ONNXExporter.inputName)" NCHW float32, \

@@ -9,6 +9,7 @@ import Runs
 
 struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "inspect",
         abstract: "Print a snapshot's epoch, step, architecture, every dataset's shape and min/mean/max, and the run's metrics so far.",
         discussion: "An .onnx file is read as the network deconvscope would monitor: the model JSON its graph maps to and its weights by layer (docs/onnx.md).")
 

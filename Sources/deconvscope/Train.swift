@@ -12,6 +12,7 @@ nonisolated(unsafe) private var interruptRequested: Int32 = 0
 
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "train",
         abstract: "Train a CNN with SGD, snapshot it to HDF5, and update its report after every snapshot.",
         discussion: """
         Snapshots go to <checkpoints>/<run>/epoch-NNNN.h5 at the epochs in --snapshot-epochs (0 is the \

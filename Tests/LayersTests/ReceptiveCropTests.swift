@@ -46,6 +46,12 @@ final class ReceptiveCropTests: XCTestCase {
                             pool.switches.withUnsafeBufferPointer { sp in
                                 pool.cropSwitches(sp.baseAddress!, to: window, output: origins[i + 1], input: origins[i], into: &switches)
                             }
+                            // Switches kept as 16-bit positions (the monitor's top-k pass) crop the same.
+                            var fromNarrow = [Int32](repeating: 7, count: switches.count)
+                            pool.switches.map { UInt16(truncatingIfNeeded: $0) }.withUnsafeBufferPointer { sp in
+                                pool.cropSwitches(sp.baseAddress!, to: window, output: origins[i + 1], input: origins[i], into: &fromNarrow)
+                            }
+                            XCTAssertEqual(fromNarrow, switches, "\(label) \(block.name) at (\(y), \(x)): 16-bit switches")
                             window.restore(switches: switches, batch: 1)
                         }
                         var windowSeed = Tensor(zeros: [1, c, 1, 1])

@@ -146,6 +146,28 @@ final class DiagnosticsTests: XCTestCase {
         XCTAssertLessThan(abs(cornerDrop / Double(used)), 0.05, "the corner is background")
     }
 
+    /// The occluded copies go through in batches (beside the top-k pass, small batches reuse
+    /// memory): the maps must not depend on the batch size, beyond the classifier's rounding
+    /// (OpenBLAS's sgemm may add a row's products in another order for another row count).
+    func testOcclusionMapsDoNotDependOnTheBatchSize() throws {
+        let (net, probes) = try Self.trainedNetwork()
+        var options = OcclusionOptions()
+        options.images = 3
+        let whole = Occlusion.maps(network: net, probes: probes, options: options, batchSize: 1000)
+        XCTAssertEqual(whole.first?.rows, 8)
+        for batch in [1, 7, 16] {
+            let maps = Occlusion.maps(network: net, probes: probes, options: options, batchSize: batch)
+            XCTAssertEqual(maps.count, whole.count)
+            for (m, w) in zip(maps, whole) {
+                XCTAssertEqual(m.featureActivation, w.featureActivation, "batches of \(batch), image \(m.image): the conv blocks' sums")
+                XCTAssertEqual([m.feature, m.rows, m.cols, m.cleanPredicted], [w.feature, w.rows, w.cols, w.cleanPredicted])
+                XCTAssertEqual(m.predicted, w.predicted, "batches of \(batch), image \(m.image)")
+                let worst = zip(m.correctProbability + [m.cleanProbability], w.correctProbability + [w.cleanProbability]).map { abs($0 - $1) }.max() ?? 0
+                XCTAssertLessThan(worst, 1e-5, "batches of \(batch), image \(m.image): probabilities")
+            }
+        }
+    }
+
     func testConvergenceOfIdenticalAndUnrelatedSnapshots() throws {
         let (net, probes) = try Self.trainedNetwork()
         let a = Replay(network: net, probes: probes, k: 9).analyze(epoch: 1, step: 0).layers[0]
