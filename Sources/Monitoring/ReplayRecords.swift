@@ -5,42 +5,62 @@ import Layers
 /// array of (C, outH, outW) blocks, one block per recorded probe.
 ///
 /// Only probes that entered some top-k list when offered are recorded (the others can never be in
-/// a final list): 497 of 1024 for the demo's trained zf-fmnist snapshot. The arrays are reserved for all P
+/// a final list): 497 of 1024 for the demo's trained zf-fmnist snapshot. The storage is allocated for all P
 /// probes before the first batch (address space only: pages nobody writes are never touched) and
 /// each batch's recorded blocks are copied in: kept as the layer hands them over, one array per
 /// batch, they were allocated between the batch's activations and pinned the heap around them once
 /// those were freed, so later batches could not reuse all of that memory (measured at 256 images
 /// per batch: 41.8k -> 40.2k page faults per monitor process).
 public struct RecordedSwitches {
-    /// One pooling layer's kept switches: 16-bit positions where its input planes hold at most
-    /// 65,536 values (every preset: half the memory, 2.3k fewer page faults per monitor process on
-    /// the demo snapshot, all of them on the serial path between batches), 32-bit otherwise.
-    private enum Column {
-        case narrow([UInt16])
-        case wide([Int32])
+    /// One pooling layer's kept switches, (kept probes, C, outH, outW), in storage allocated for
+    /// all P probes up front. Positions are 16 bits wide where the layer's input planes hold at
+    /// most 65,536 values (every preset: half the memory, 2.3k fewer page faults per monitor
+    /// process on the demo snapshot), 32 bits otherwise. Copied in by a plain loop: appending to a
+    /// Swift array element by element through a lazy conversion took 14 ms per process, all of it
+    /// on the serial path between batches.
+    ///
+    /// A class, so a copy of `RecordedSwitches` shares the storage: the replay keeps one and
+    /// only reads it once the pass is done.
+    private final class Column {
+        let perImage: Int, narrow: Bool
+        private let capacity: Int
+        private let base: UnsafeMutableRawPointer
+        private(set) var blocks = 0
+
+        init(probes: Int, perImage: Int, plane: Int) {
+            self.perImage = perImage
+            narrow = plane <= 1 << 16
+            capacity = probes
+            // Address space for every probe; pages nobody writes are never touched.
+            base = .allocate(byteCount: max(1, probes * perImage * (narrow ? 2 : 4)), alignment: 64)
+        }
+        deinit { base.deallocate() }
+
+        func append(_ block: UnsafePointer<Int32>) {
+            precondition(blocks < capacity, "more probes kept than announced")
+            if narrow {
+                let to = base.assumingMemoryBound(to: UInt16.self) + blocks * perImage
+                for e in 0..<perImage { to[e] = UInt16(truncatingIfNeeded: block[e]) }
+            } else {
+                (base.assumingMemoryBound(to: Int32.self) + blocks * perImage).update(from: block, count: perImage)
+            }
+            blocks += 1
+        }
+
+        func block(_ slot: Int) -> Switches {
+            narrow ? .narrow(UnsafePointer(base.assumingMemoryBound(to: UInt16.self) + slot * perImage))
+                   : .wide(UnsafePointer(base.assumingMemoryBound(to: Int32.self) + slot * perImage))
+        }
     }
     private var storage: [Int: Column] = [:]
-    /// Switches per image, (C, outH, outW) elements, by layer index.
-    private(set) var perImage: [Int: Int] = [:]
-    /// Each recorded probe's block index, the same in every layer's array.
+    /// Each recorded probe's block index, the same in every layer's storage.
     private var slots: [Int: Int] = [:]
 
     /// `pools`: the pooling layers the pass will run, by layer index, with their switches per image
     /// and the size of their input planes (positions range over 0 ..< plane).
     init(probes: Int, pools: [(layer: Int, perImage: Int, plane: Int)]) {
         slots.reserveCapacity(probes)
-        for pool in pools {
-            if pool.plane <= 1 << 16 {
-                var all = [UInt16]()
-                all.reserveCapacity(probes * pool.perImage)
-                storage[pool.layer] = .narrow(all)
-            } else {
-                var all = [Int32]()
-                all.reserveCapacity(probes * pool.perImage)
-                storage[pool.layer] = .wide(all)
-            }
-            perImage[pool.layer] = pool.perImage
-        }
+        for pool in pools { storage[pool.layer] = Column(probes: probes, perImage: pool.perImage, plane: pool.plane) }
     }
 
     var layers: [Int] { Array(storage.keys) }
@@ -55,19 +75,11 @@ public struct RecordedSwitches {
             slots[firstProbe + i] = slots.count
         }
         for (layer, switches) in batch {
-            guard let per = perImage[layer], let column = storage.removeValue(forKey: layer) else {
-                preconditionFailure("pooling layer \(layer) was not announced")
-            }
+            guard let column = storage[layer] else { preconditionFailure("pooling layer \(layer) was not announced") }
+            let per = column.perImage
             precondition(images.allSatisfy { ($0 + 1) * per <= switches.count }, "pooling layer \(layer): too few switches for the batch")
             switches.withUnsafeBufferPointer { all in
-                switch column {
-                case .narrow(var kept):
-                    for i in images { kept.append(contentsOf: all[(i * per)..<((i + 1) * per)].lazy.map { UInt16(truncatingIfNeeded: $0) }) }
-                    storage[layer] = .narrow(kept)
-                case .wide(var kept):
-                    for i in images { kept.append(contentsOf: all[(i * per)..<((i + 1) * per)]) }
-                    storage[layer] = .wide(kept)
-                }
+                for i in images { column.append(all.baseAddress! + i * per) }
             }
         }
     }
@@ -75,11 +87,7 @@ public struct RecordedSwitches {
     /// `body` with the switches of probe `image` at pooling layer `layer`, as `MaxPool2D.cropSwitches` reads them.
     func withSwitches<R>(layer: Int, image: Int, _ body: (Switches) -> R) -> R {
         guard let slot = slots[image] else { preconditionFailure("probe \(image) entered no top-k list, so its switches were not kept") }
-        let per = perImage[layer]!, offset = slot * per
-        switch storage[layer]! {
-        case .narrow(let kept): return kept.withUnsafeBufferPointer { body(.narrow($0.baseAddress! + offset)) }
-        case .wide(let kept): return kept.withUnsafeBufferPointer { body(.wide($0.baseAddress! + offset)) }
-        }
+        return body(storage[layer]!.block(slot))
     }
 
     /// One probe's (C, outH, outW) switches of one layer, in the width they were kept in.

@@ -160,7 +160,7 @@ struct Train: ParsableCommand {
                 background?.drain()
                 // run.json says failed now; without a refresh the report would go on saying "running".
                 // Best effort: the training error is the one to report.
-                if let monitor, (try? monitor.writeFindings()) != nil { try? ReportWriter.write(reportDirectory: reportDir) }
+                if let monitor, (try? monitor.writeFindings()) != nil { _ = try? ReportWriter.write(reportDirectory: reportDir) }
                 throw error
             }
             if let background {
