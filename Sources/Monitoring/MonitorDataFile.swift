@@ -32,14 +32,57 @@ public enum MonitorDataFile {
 
     private final class LastWritten: @unchecked Sendable {
         private let lock = NSLock()
-        private var entry: (path: String, stamp: FileStamp, analysis: SnapshotAnalysis)?
+        /// `stamp` nil while the file is still being written (`beginWrite`).
+        private var entry: (path: String, stamp: FileStamp?, analysis: SnapshotAnalysis)?
         func remember(_ analysis: SnapshotAnalysis, at path: String) {
             let stamp = FileStamp(path)
             lock.withLock { entry = stamp.size >= 0 ? (path, stamp, analysis) : nil }
         }
-        func analysis(at path: String) -> SnapshotAnalysis? {
-            lock.withLock { entry.flatMap { $0.path == path && $0.stamp == FileStamp(path) ? $0.analysis : nil } }
+        func rememberWhileWriting(_ analysis: SnapshotAnalysis, at path: String) {
+            lock.withLock { entry = (path, nil, analysis) }
         }
+        func forget(_ path: String) {
+            lock.withLock { if entry?.path == path { entry = nil } }
+        }
+        func analysis(at path: String) -> SnapshotAnalysis? {
+            lock.withLock { entry.flatMap { $0.path == path && ($0.stamp == nil || $0.stamp == FileStamp(path)) ? $0.analysis : nil } }
+        }
+        func isBeingWritten(_ path: String) -> Bool {
+            lock.withLock { entry.map { $0.path == path && $0.stamp == nil } ?? false }
+        }
+    }
+
+    /// `write` on a thread of its own (the file's HDF5 image, its write and fsync: 4-9 ms per
+    /// zf-fmnist snapshot), for a caller with other work meanwhile: from now on `read(from: path)`
+    /// hands the analysis back as `write` leaves it, and `PendingWrite.finish()` waits for the file
+    /// and rethrows what stopped it. Until then the file at `path` is the old one, or none.
+    public static func beginWrite(_ analysis: SnapshotAnalysis, k: Int, to path: String) -> PendingWrite {
+        lastWritten.rememberWhileWriting(asRead(analysis), at: path)
+        return PendingWrite(task: BackgroundTask {
+            do {
+                try PhaseTimings.measure("data file write") { try write(analysis, k: k, to: path) }
+            } catch {
+                lastWritten.forget(path)
+                throw error
+            }
+        })
+    }
+
+    /// A data file `beginWrite` is writing.
+    public struct PendingWrite {
+        fileprivate let task: BackgroundTask<Void>
+        /// Waits until the file is written (renamed into place after an fsync); rethrows its error.
+        public func finish() throws { try task.wait() }
+    }
+
+    /// Whether `path` is a data file that `beginWrite` has not finished writing.
+    public static func isBeingWritten(_ path: String) -> Bool { lastWritten.isBeingWritten(path) }
+
+    /// The analysis as `read` gives it back: the square's geometry is kept only with maps.
+    static func asRead(_ analysis: SnapshotAnalysis) -> SnapshotAnalysis {
+        var read = analysis
+        if read.occlusion.isEmpty { (read.occlusionSize, read.occlusionStride) = (0, 0) }
+        return read
     }
 
     public static func write(_ analysis: SnapshotAnalysis, k: Int, to path: String) throws {
@@ -85,10 +128,7 @@ public enum MonitorDataFile {
             try writeOcclusion(analysis, to: file)
             try file.close()
             guard rename(temp, path) == 0 else { throw AtomicFile.WriteError(path: path, reason: String(cString: strerror(errno))) }
-            // As `readFile` would give it back: the square's geometry is kept only with maps.
-            var asRead = analysis
-            if asRead.occlusion.isEmpty { (asRead.occlusionSize, asRead.occlusionStride) = (0, 0) }
-            lastWritten.remember(asRead, at: path)
+            lastWritten.remember(asRead(analysis), at: path)
         } catch {
             unlink(temp)
             throw error

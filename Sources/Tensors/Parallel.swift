@@ -32,26 +32,44 @@ extension ComputeBudget {
     /// core idle between them: the monitor's occlusion maps beside its top-k pass, whose serial
     /// stretches (keeping switches, offering candidates) the other stream fills.
     public static func concurrently<Main, Side>(_ main: () throws -> Main, beside side: @escaping () -> Side) rethrows -> (Main, Side) {
-        let outcome = SideOutcome<Side>(), done = DispatchSemaphore(value: 0), depth = PhaseTimings.depth
         lock.lock(); sharers += 1; lock.unlock()
-        let thread = Thread {
+        let task = BackgroundTask { () -> Side in
+            defer { lock.lock(); sharers -= 1; lock.unlock() }
+            return side()
+        }
+        let result: Main
+        do { result = try main() } catch { _ = try? task.wait(); throw error }
+        return (result, try! task.wait())   // `side` does not throw
+    }
+}
+
+/// Work started on a thread of its own; `wait()` hands back its result (or rethrows its error),
+/// as often as asked. The thread nests its `PhaseTimings` where it was started.
+public final class BackgroundTask<Value>: @unchecked Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    private let lock = NSLock()
+    // Written once by the thread before it signals `done`; read after `done` is waited on.
+    private var outcome: Result<Value, Error>?
+
+    public init(_ body: @escaping () throws -> Value) {
+        let depth = PhaseTimings.depth
+        let thread = Thread { [self] in
             PhaseTimings.depth = depth
-            outcome.value = side()
-            lock.lock(); sharers -= 1; lock.unlock()
+            let result = Result { try body() }
+            lock.withLock { outcome = result }
             done.signal()
         }
         thread.stackSize = 8 << 20   // the main thread's: kernels keep small scratch on the stack
         thread.start()
-        let result: Main
-        do { result = try main() } catch { done.wait(); throw error }
+    }
+
+    public func wait() throws -> Value {
+        if let known = lock.withLock({ outcome }) { return try known.get() }
         done.wait()
-        return (result, outcome.value!)
+        done.signal()   // for the next `wait`
+        return try lock.withLock { outcome! }.get()
     }
 }
-
-/// What the side stream of `ComputeBudget.concurrently` hands back; written before the semaphore
-/// is signalled and read after it is waited on.
-private final class SideOutcome<Value>: @unchecked Sendable { var value: Value? }
 
 /// Runs `body(i)` for i in 0..<count on up to `ComputeBudget.threads` threads of the shared pool
 /// (im2col, col2im, pooling, GEMM panels): one pool for all parallel work, so nothing oversubscribes.

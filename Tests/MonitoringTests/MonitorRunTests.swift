@@ -185,6 +185,42 @@ final class MonitorRunTests: XCTestCase {
         XCTAssertEqual(again.epochs.map { $0.layers[0].filters[0].maxActivation }, computed.epochs.map { $0.layers[0].filters[0].maxActivation })
     }
 
+    /// A pass writes each snapshot's data file beside the findings (`MonitorDataFile.beginWrite`):
+    /// the findings must be what the files on disk give, and every data file must be on disk, synced,
+    /// when the pass returns.
+    func testAPassWritingDataFilesBesideGivesTheFindingsOfTheFiles() throws {
+        let (root, run, test) = try tinyRun()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let reports = root + "/Reports/tiny"
+        let monitor = try Monitor(run: run, reportDirectory: reports, options: options(), testData: test)
+        let pass = try monitor.pass()
+        for epoch in [0, 1, 2] {
+            XCTAssertFalse(MonitorDataFile.isBeingWritten(monitor.dataPath(epoch: epoch)))
+            XCTAssertNoThrow(try MonitorDataFile.readFile(from: monitor.dataPath(epoch: epoch), layers: ["conv1"]), "epoch \(epoch)")
+        }
+        // A second monitor reads every data file from disk.
+        let fromDisk = try Monitor(run: run, reportDirectory: reports, options: options(), testData: test).writeFindings()
+        XCTAssertEqual(fromDisk.epochs, pass.epochs)
+        XCTAssertEqual(fromDisk.diagnoses, pass.diagnoses)
+    }
+
+    /// A data file that cannot be written ends the pass with its error, and findings.json is not
+    /// written over (it would name a snapshot whose data file is not there).
+    func testADataFileThatCannotBeWrittenFailsThePassBeforeFindings() throws {
+        let (root, run, test) = try tinyRun()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let reports = root + "/Reports/tiny"
+        let monitor = try Monitor(run: run, reportDirectory: reports, options: options(), testData: test)
+        // A directory where epoch 2's data file goes: the rename into place fails.
+        try FileManager.default.createDirectory(atPath: monitor.dataPath(epoch: 2) + "/blocker", withIntermediateDirectories: true)
+        XCTAssertThrowsError(try monitor.pass()) { error in
+            XCTAssertTrue(String(describing: error).contains("epoch-0002.h5"), "\(error)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: monitor.findingsPath))
+        XCTAssertFalse(MonitorDataFile.isBeingWritten(monitor.dataPath(epoch: 2)))
+        XCTAssertThrowsError(try MonitorDataFile.read(from: monitor.dataPath(epoch: 2), layers: ["conv1"]), "no analysis is handed back for a file that failed")
+    }
+
     /// `MonitorDataFile.read` hands back the analysis this process just wrote instead of reading
     /// the file again: it must be exactly what reading the file gives, in any layer order, and not
     /// outlive a change of the file.
