@@ -206,3 +206,12 @@ public struct Findings: Codable, Sendable {
         case classNames = "class_names", inputShape = "input_shape", monitoredLayers = "monitored_layers", metricsNote = "metrics_note"
     }
 }
+
+extension Findings {
+    /// findings.json as this process last wrote it (`Monitor.writeFindings`), while the file on
+    /// disk is still that one: the report takes it from here instead of decoding the file again.
+    static let lastWritten = FileMemo<Findings>()
+
+    /// The findings in the file at `path` if this process wrote that file and it is unchanged.
+    public static func written(at path: String) -> Findings? { lastWritten.value(at: path) }
+}

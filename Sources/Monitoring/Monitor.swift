@@ -347,17 +347,17 @@ public final class Monitor {
         let probeClassNames = probeInfo?.classNames ?? []
         var epochs: [EpochFindings] = []
         var analyses: [SnapshotAnalysis] = []
-        // A data file still being written (`process`) is read from memory meanwhile.
-        let withData = snapshots.filter {
-            MonitorDataFile.isBeingWritten(dataPath(epoch: $0.epoch)) || FileManager.default.fileExists(atPath: dataPath(epoch: $0.epoch))
-        }
+        // A data file still being written (`process`) is read from memory meanwhile, and its old
+        // file's diagnostics are not reused. Taken before the reuse is decided: a write may end
+        // meanwhile, after which the ctime test below sees the new file.
+        let beingWritten = Set(snapshots.map(\.epoch).filter { MonitorDataFile.isBeingWritten(dataPath(epoch: $0)) })
+        let withData = snapshots.filter { beingWritten.contains($0.epoch) || FileManager.default.fileExists(atPath: dataPath(epoch: $0.epoch)) }
         let reusable = reusableDiagnostics(firstEpoch: withData.first?.epoch, order: order, imageShape: network.spec.input)
         for snap in withData {
             let analysis = try PhaseTimings.measure("data file read") { try MonitorDataFile.read(from: dataPath(epoch: snap.epoch), layers: order) }
             let first = analyses.first ?? analysis
             let layers = PhaseTimings.measure("diagnostics") {
-                if !MonitorDataFile.isBeingWritten(dataPath(epoch: snap.epoch)),
-                   let kept = reusable[snap.epoch], kept.map(\.name) == analysis.layers.map(\.name) { return kept }
+                if !beingWritten.contains(snap.epoch), let kept = reusable[snap.epoch], kept.map(\.name) == analysis.layers.map(\.name) { return kept }
                 return analysis.layers.map { layer in
                     var findings = Diagnostics.evaluate(layer, thresholds: options.thresholds, imageShape: network.spec.input,
                                                         initial: analyses.isEmpty ? nil : first.layers.first { $0.name == layer.name })
@@ -407,6 +407,7 @@ public final class Monitor {
         // findings.json only names data files that are on disk.
         try finishDataWrite()
         try PhaseTimings.measure("findings.json write") { try AtomicFile.write(try encoder.encode(findings), to: findingsPath) }
+        Findings.lastWritten.remember(findings, at: findingsPath)
         return findings
     }
 }

@@ -23,34 +23,11 @@ public enum MonitorDataFile {
     public static let format = "deconvscope.monitor"
     public static let formatVersion: Int64 = 1
 
-    /// The analysis this process last wrote, with the written file's stamp: `read` hands it back
-    /// instead of reading that file again while the file on disk is still the one written. The
-    /// findings and the report each read the data file the monitor has just written (3-9 ms per
-    /// snapshot); one entry, so a long run keeps no more than one analysis alive.
-    /// `MonitorRunTests` checks that it equals what reading the file gives.
-    private static let lastWritten = LastWritten()
-
-    private final class LastWritten: @unchecked Sendable {
-        private let lock = NSLock()
-        /// `stamp` nil while the file is still being written (`beginWrite`).
-        private var entry: (path: String, stamp: FileStamp?, analysis: SnapshotAnalysis)?
-        func remember(_ analysis: SnapshotAnalysis, at path: String) {
-            let stamp = FileStamp(path)
-            lock.withLock { entry = stamp.size >= 0 ? (path, stamp, analysis) : nil }
-        }
-        func rememberWhileWriting(_ analysis: SnapshotAnalysis, at path: String) {
-            lock.withLock { entry = (path, nil, analysis) }
-        }
-        func forget(_ path: String) {
-            lock.withLock { if entry?.path == path { entry = nil } }
-        }
-        func analysis(at path: String) -> SnapshotAnalysis? {
-            lock.withLock { entry.flatMap { $0.path == path && ($0.stamp == nil || $0.stamp == FileStamp(path)) ? $0.analysis : nil } }
-        }
-        func isBeingWritten(_ path: String) -> Bool {
-            lock.withLock { entry.map { $0.path == path && $0.stamp == nil } ?? false }
-        }
-    }
+    /// The analysis this process last wrote: `read` hands it back instead of reading that file
+    /// again while the file on disk is still the one written (the findings and the report each
+    /// read the data file the monitor has just written). `MonitorRunTests` checks that it equals
+    /// what reading the file gives.
+    private static let lastWritten = FileMemo<SnapshotAnalysis>()
 
     /// `write` on a thread of its own (the file's HDF5 image, its write and fsync: 4-9 ms per
     /// zf-fmnist snapshot), for a caller with other work meanwhile: from now on `read(from: path)`
@@ -175,7 +152,7 @@ public enum MonitorDataFile {
 
     /// Reads a file written by `write`, layers in `order` (the network's block order).
     public static func read(from path: String, layers order: [String]) throws -> SnapshotAnalysis {
-        if var written = lastWritten.analysis(at: path) {
+        if var written = lastWritten.value(at: path) {
             written.layers = order.compactMap { name in written.layers.first { $0.name == name } }
             return written
         }

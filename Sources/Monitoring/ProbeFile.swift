@@ -37,14 +37,28 @@ public enum ProbeFile {
             try file.writeInt64("/labels", shape: [probes.count], values: probes.labels.map(Int64.init))
             try file.close()
             guard rename(temp, path) == 0 else { throw AtomicFile.WriteError(path: path, reason: String(cString: strerror(errno))) }
+            recent.remember((probes.pixels, probes.labels, probes.classNames), at: path)
         } catch {
             unlink(temp)
             throw error
         }
     }
 
+    /// The probe file this process last wrote or read, while it is still the file on disk: the
+    /// monitor reads it for its probe images and the report for its patches (3 ms each).
+    private static let recent = FileMemo<(pixels: Tensor, labels: [Int], classNames: [String])>()
+
     /// Raw pixels, labels and class names of a recorded probe set.
     public static func read(from path: String) throws -> (pixels: Tensor, labels: [Int], classNames: [String]) {
+        if let known = recent.value(at: path) { return known }
+        let before = FileStamp(path)
+        let contents = try readFile(from: path)
+        if FileStamp(path) == before { recent.remember(contents, at: path) }   // not replaced while read
+        return contents
+    }
+
+    /// `read` from the file itself, always.
+    static func readFile(from path: String) throws -> (pixels: Tensor, labels: [Int], classNames: [String]) {
         let file = try HDF5File.open(path)
         defer { try? file.close() }
         guard try file.stringAttribute("format") == format else { throw HDF5Error(file: path, message: "not a deconvscope probe file") }

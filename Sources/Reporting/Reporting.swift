@@ -118,12 +118,16 @@ public enum ReportWriter {
     /// Reads findings.json and the probe set, and fixes each layer's tile geometry.
     static func load(_ directory: String) throws -> ReportContext {
         let findingsPath = directory + "/findings.json"
-        guard let data = FileManager.default.contents(atPath: findingsPath) else {
-            throw ReportError("\(findingsPath): not found; run `deconvscope monitor` on the run first")
-        }
         let findings: Findings
-        do { findings = try JSONDecoder().decode(Findings.self, from: data) } catch {
-            throw ReportError("\(findingsPath): not a deconvscope findings file (\(error))")
+        if let written = Findings.written(at: findingsPath) {
+            findings = written   // this process's monitor wrote the file, unchanged since
+        } else {
+            guard let data = FileManager.default.contents(atPath: findingsPath) else {
+                throw ReportError("\(findingsPath): not found; run `deconvscope monitor` on the run first")
+            }
+            do { findings = try JSONDecoder().decode(Findings.self, from: data) } catch {
+                throw ReportError("\(findingsPath): not a deconvscope findings file (\(error))")
+            }
         }
         let epochs = findings.epochs.filter { FileManager.default.fileExists(atPath: dataPath(directory, epoch: $0.epoch)) }
             .sorted { $0.epoch < $1.epoch }

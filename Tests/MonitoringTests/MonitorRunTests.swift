@@ -177,6 +177,22 @@ final class MonitorRunTests: XCTestCase {
         XCTAssertEqual(partly.epochs.map { $0.layers[0].filters[0].maxActivation },
                        [12345, computed.epochs[1].layers[0].filters[0].maxActivation, 12345])
 
+        // Epoch 2's snapshot changes and a pass writes its data file beside the findings: its
+        // diagnostics are computed again whether that write ended before the findings looked at
+        // the file or after (the old file's ctime is older than findings.json's); the others' kept.
+        try FileManager.default.copyItem(atPath: run.path + "/epoch-0002.h5", toPath: root + "/epoch-0002.original")
+        var snapshot = try Snapshot.read(from: run.path + "/epoch-0002.h5")
+        snapshot.weights = try Snapshot.read(from: run.path + "/epoch-0000.h5").weights
+        Thread.sleep(forTimeInterval: 0.02)
+        try snapshot.write(to: run.path + "/epoch-0002.h5")
+        try plant()
+        let changed = try Monitor(run: run, reportDirectory: reports, options: options(), testData: test).pass()
+        XCTAssertEqual(changed.epochs.map { $0.layers[0].filters[0].maxActivation }.prefix(2), [12345, 12345])
+        XCTAssertNotEqual(changed.epochs[2].layers[0].filters[0].maxActivation, 12345, "epoch 2's old diagnostics were kept")
+        // Back as it was, for what follows.
+        XCTAssertEqual(rename(root + "/epoch-0002.original", run.path + "/epoch-0002.h5"), 0)
+        _ = try monitor.process(epoch: 2, snapshotPath: run.path + "/epoch-0002.h5")
+
         // Other thresholds: everything is computed again, to the numbers of the first pass.
         try plant()
         var other = options()
@@ -202,6 +218,35 @@ final class MonitorRunTests: XCTestCase {
         let fromDisk = try Monitor(run: run, reportDirectory: reports, options: options(), testData: test).writeFindings()
         XCTAssertEqual(fromDisk.epochs, pass.epochs)
         XCTAssertEqual(fromDisk.diagnoses, pass.diagnoses)
+    }
+
+    /// What the report takes from this process's memory instead of its files (probes.h5 and
+    /// findings.json as the monitor wrote them) must be what the files give, and must not outlive
+    /// a change of the file.
+    func testRememberedProbeFileAndFindingsEqualTheirFiles() throws {
+        let (root, run, test) = try tinyRun()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let monitor = try Monitor(run: run, reportDirectory: root + "/Reports/tiny", options: options(), testData: test)
+        _ = try monitor.pass()
+        let probesPath = root + "/Reports/tiny/data/probes.h5"
+        let remembered = try ProbeFile.read(from: probesPath), fromDisk = try ProbeFile.readFile(from: probesPath)
+        XCTAssertEqual(remembered.pixels, fromDisk.pixels)
+        XCTAssertEqual(remembered.labels, fromDisk.labels)
+        XCTAssertEqual(remembered.classNames, fromDisk.classNames)
+        let written = try XCTUnwrap(Findings.written(at: monitor.findingsPath))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let file = try Data(contentsOf: URL(fileURLWithPath: monitor.findingsPath))
+        XCTAssertEqual(try encoder.encode(written), file)
+        XCTAssertEqual(try encoder.encode(try JSONDecoder().decode(Findings.self, from: file)), file)
+        // Files put in their place afterwards are read again.
+        Thread.sleep(forTimeInterval: 0.01)
+        let other = ProbeSet(test: test, count: 5, normalization: Normalization(mean: [0], std: [1]))
+        try ProbeFile.write(other, requested: 5, source: "test", dataset: "other", to: root + "/other.h5")
+        XCTAssertEqual(rename(root + "/other.h5", probesPath), 0)
+        XCTAssertEqual(try ProbeFile.read(from: probesPath).labels, other.labels)
+        try Data("{}".utf8).write(to: URL(fileURLWithPath: monitor.findingsPath))
+        XCTAssertNil(Findings.written(at: monitor.findingsPath))
     }
 
     /// A data file that cannot be written ends the pass with its error, and findings.json is not
