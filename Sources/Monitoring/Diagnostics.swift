@@ -9,7 +9,6 @@ public enum Diagnostics {
                                 initial: LayerAnalysis? = nil) -> LayerFindings {
         let f = layer.channels
         let per = layer.weight.count / max(1, f)
-        let inChannels = layer.weight.shape[1]
         let layerMean = layer.meanActivation.reduce(0.0) { $0 + Double($1) } / Double(max(1, f))
         let rms: [Float] = (0..<f).map { o in
             var s: Float = 0
@@ -20,11 +19,11 @@ public enum Diagnostics {
         let imageSize = imageShape.reduce(1, *)
 
         // The spectra (each filter's, and each of its top-k projections') are most of the work:
-        // one filter per thread at a time, each result computed as on one thread.
+        // one filter per thread at a time, each result computed as on one thread. The filters'
+        // own may be made already (`FilterSpectra.prepare`, beside the monitor's top-k pass).
+        let filterSpectra = FilterSpectra.of(weight: layer.weight, kernel: layer.kernel, samplingStride: layer.samplingStride)
         let spectra: [(alias: Double, lowBand: Double, projections: Double)] = parallelMap(f) { o in
-            let filter = layer.weight.data[(o * per)..<((o + 1) * per)]
-            let alias = Spectrum.energiesAboveNyquist(filter, channels: inChannels, kernel: layer.kernel, strides: [layer.samplingStride])[0]
-            let lowBand = Spectrum.lowBandRatio(energyAbove: alias, of: filter, kernel: layer.kernel, stride: layer.samplingStride)
+            let (alias, lowBand) = filterSpectra[o]
             var hf = 0.0
             for j in 0..<layer.top[o].count {
                 let start = (o * layer.k + j) * imageSize

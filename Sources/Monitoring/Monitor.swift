@@ -247,7 +247,11 @@ public final class Monitor {
             (analysis, maps) = ComputeBudget.concurrently({
                 PhaseTimings.measure("replay") { replay.analyze(epoch: snapshot.epoch, step: snapshot.step) }
             }, beside: {
-                PhaseTimings.measure("occlusion") { Occlusion.maps(network: occlusionNetwork, probes: probes, options: occlusionOptions) }
+                let maps = PhaseTimings.measure("occlusion") { Occlusion.maps(network: occlusionNetwork, probes: probes, options: occlusionOptions) }
+                // The diagnostics' filter spectra need only the weights: made here, the stream
+                // that ends first, instead of on the findings' serial tail.
+                PhaseTimings.measure("filter spectra") { FilterSpectra.prepare(for: occlusionNetwork) }
+                return maps
             })
             analysis.occlusion = maps
             (analysis.occlusionSize, analysis.occlusionStride) = options.occlusion.resolved(imageSide: min(probes.imageShape[1], probes.imageShape[2]))

@@ -129,8 +129,7 @@ public struct Replay {
             let projections = PhaseTimings.measure("projections") { project(block: block, top: top, switches: recorded) }
             let boxes = top.map { $0.map { network.receptiveBox(layer: block.outputIndex, y: $0.y, x: $0.x) } }
             let conv = network.layers[block.convIndex] as! Conv2D
-            var sampling = 1
-            for i in block.convIndex...block.outputIndex { sampling *= network.layers[i].window?.stride ?? 1 }
+            let sampling = network.samplingStride(of: block)
             layers.append(LayerAnalysis(
                 name: block.name, mapShape: Array(block.outputShape.dropFirst()), top: top, boxes: boxes,
                 projections: projections, maxPerProbe: maxPerProbe[b],

@@ -41,4 +41,28 @@ final class SpectrumTests: XCTestCase {
             }
         }
     }
+
+    /// `FilterSpectra` (made beside the monitor's top-k pass, read by the diagnostics) gives each
+    /// filter what `Spectrum` gives it, bit for bit, and tells weights apart by their bits.
+    func testFilterSpectraAreEachFiltersSpectrumAndTellWeightsApart() {
+        var rng = Xoshiro256(seed: 13)
+        let weight = Tensor(shape: [6, 3, 5, 5], data: random(6 * 3 * 25, &rng))
+        for stride in [1, 2, 4] {
+            let spectra = FilterSpectra.of(weight: weight, kernel: 5, samplingStride: stride)
+            XCTAssertEqual(spectra.count, 6)
+            for o in 0..<6 {
+                let filter = Array(weight.data[(o * 75)..<((o + 1) * 75)])
+                let alias = Spectrum.energyAboveNyquistReference(filter, channels: 3, kernel: 5, stride: stride)
+                XCTAssertEqual(spectra[o].alias.bitPattern, alias.bitPattern, "stride \(stride), filter \(o)")
+                XCTAssertEqual(spectra[o].lowBand.bitPattern, Spectrum.lowBandRatio(filter, channels: 3, kernel: 5, stride: stride).bitPattern)
+            }
+            let again = FilterSpectra.of(weight: weight, kernel: 5, samplingStride: stride)   // remembered
+            XCTAssertEqual(again.map(\.alias), spectra.map(\.alias))
+        }
+        var other = weight
+        other.data[0] += 1
+        let changed = FilterSpectra.of(weight: other, kernel: 5, samplingStride: 2)
+        XCTAssertNotEqual(changed[0].alias, FilterSpectra.of(weight: weight, kernel: 5, samplingStride: 2)[0].alias)
+        XCTAssertEqual(changed[1].alias, FilterSpectra.of(weight: weight, kernel: 5, samplingStride: 2)[1].alias)
+    }
 }
