@@ -35,6 +35,12 @@ extension Network {
         return blocks
     }
 
+    /// How far apart, in input pixels of its conv, a block's output positions are: the product of
+    /// the strides from its conv to its output (the aliasing test's sampling).
+    public func samplingStride(of block: ConvBlock) -> Int {
+        (block.convIndex...block.outputIndex).reduce(1) { $0 * (layers[$1].window?.stride ?? 1) }
+    }
+
     /// The input pixels that can influence output position (y, x) of layer `index`, composed from
     /// each spatial layer's (kernel, stride, padding). Unclipped: may extend past the image.
     public func receptiveSpan(layer index: Int, y: Int, x: Int) -> (rows: ClosedRange<Int>, cols: ClosedRange<Int>) {

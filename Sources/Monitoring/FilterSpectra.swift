@@ -51,15 +51,7 @@ public enum FilterSpectra {
         }
 
         private static func sameBits(_ a: Tensor, _ b: Tensor) -> Bool {
-            a.shape == b.shape && a.data.withUnsafeBytes { x in b.data.withUnsafeBytes { y in x.count == 0 || memcmp(x.baseAddress!, y.baseAddress!, x.count) == 0 } }
+            a.shape == b.shape && a.data.withUnsafeBufferPointer { x in b.data.withUnsafeBufferPointer { y in Tensors.sameBits(x, y) } }
         }
-    }
-}
-
-extension Network {
-    /// How far apart, in input pixels of its conv, a block's output positions are: the product of
-    /// the strides from its conv to its output (the aliasing test's sampling).
-    public func samplingStride(of block: ConvBlock) -> Int {
-        (block.convIndex...block.outputIndex).reduce(1) { $0 * (layers[$1].window?.stride ?? 1) }
     }
 }

@@ -175,14 +175,6 @@ public final class Monitor {
         return set
     }
 
-    /// The probe images, labels and class names that probes.h5 holds: the probe set in memory once
-    /// this monitor has built it (`process` wrote the file for it, or read it from there), else the
-    /// file (3 ms of reading per pass spared).
-    private func recordedProbes() -> (pixels: Tensor, labels: [Int], classNames: [String])? {
-        if let set = probeSet?.set { return (set.pixels, set.labels, set.classNames) }
-        return try? ProbeFile.read(from: probesPath)
-    }
-
     /// The snapshot's own normalization, else `--mean`/`--std`, else the train split's, measured once.
     private func normalization(of network: Network) throws -> Normalization {
         if let own = network.spec.normalization { return own }
@@ -278,24 +270,19 @@ public final class Monitor {
     /// A snapshot that cannot be read goes to `onUnreadableSnapshot` and the pass goes on without it.
     @discardableResult
     public func pass(progress: (SnapshotOutcome) -> Void = { _ in }) throws -> Findings {
-        for snap in try pending() {
-            let start = Date()
-            guard let (snapshot, network) = load(snap.path) else { continue }
-            do {
+        do {
+            for snap in try pending() {
+                let start = Date()
+                guard let (snapshot, network) = load(snap.path) else { continue }
                 _ = try PhaseTimings.measure("process snapshot") {
                     try process(epoch: snap.epoch, snapshotPath: snap.path, snapshot: snapshot, network: network, writingBeside: true)
                 }
-            } catch {
-                try? finishDataWrite()
-                throw error
+                progress(SnapshotOutcome(epoch: snap.epoch, processed: true, seconds: Date().timeIntervalSince(start), findings: nil))
             }
-            progress(SnapshotOutcome(epoch: snap.epoch, processed: true, seconds: Date().timeIntervalSince(start), findings: nil))
-        }
-        do {
             // Waits for the last data file before findings.json is written (`writeFindings`).
             return try PhaseTimings.measure("findings") { try writeFindings() }
         } catch {
-            try? finishDataWrite()
+            try? finishDataWrite()   // no write outlives a failed pass
             throw error
         }
     }
@@ -347,7 +334,8 @@ public final class Monitor {
         let metrics = run.readMetrics()
         let accuracy = Dictionary(metrics.map { ($0.epoch, $0.testAccuracy) }, uniquingKeysWith: { $1 })
         let confusion = Dictionary(metrics.compactMap { m in m.confusion.map { (m.epoch, $0) } }, uniquingKeysWith: { $1 })
-        let probeInfo = recordedProbes()
+        // From memory when this process wrote or read the file (`ProbeFile.read`).
+        let probeInfo = try? ProbeFile.read(from: probesPath)
         let probeClassNames = probeInfo?.classNames ?? []
         var epochs: [EpochFindings] = []
         var analyses: [SnapshotAnalysis] = []

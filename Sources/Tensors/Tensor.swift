@@ -1,3 +1,5 @@
+import Glibc
+
 /// A dense float32 array in C (row-major) order. Images are NCHW: (batch, channels, height, width).
 ///
 /// A value type over `[Float]`: copies are cheap until written (copy-on-write), and the hot
@@ -68,6 +70,12 @@ public struct Tensor: Equatable, Sendable {
         get { data[index] }
         set { data[index] = newValue }
     }
+}
+
+/// Whether two float buffers hold the same bits (memcmp): the right test for a cache keyed by
+/// weights (`==` on floats never matches NaN, and an element loop is slower).
+public func sameBits(_ a: UnsafeBufferPointer<Float>, _ b: UnsafeBufferPointer<Float>) -> Bool {
+    a.count == b.count && (a.isEmpty || memcmp(a.baseAddress!, b.baseAddress!, a.count * MemoryLayout<Float>.stride) == 0)
 }
 
 extension Tensor {
