@@ -11,11 +11,17 @@ DEB_PACKAGES := libhdf5-dev libopenblas-dev libpng-dev zlib1g-dev pkg-config hdf
 # The test build gets the same flags, so the suite (and the CLI tests' debug binary) runs the kernels
 # as shipped; without FMA in the target, Swift's `addingProduct` is a libm call per lane.
 CPU_FLAGS   ?= $(shell [ "$$(uname -m)" = x86_64 ] && grep -qw avx2 /proc/cpuinfo && grep -qw fma /proc/cpuinfo && echo -Xswiftc -target-cpu -Xswiftc haswell -Xswiftc -DDECONVSCOPE_FMA)
-# Release executables link the Swift runtime and Foundation statically: a process then starts without
-# resolving ~30,000 symbols across 15 Swift shared libraries (measured: `deconvscope monitor --help`
-# 24.5 -> 18.6 ms, 40 runs each; a whole `monitor --force` of one snapshot 12 ms less), for a
-# 97 MB binary instead of 26 MB.
-RELEASE_FLAGS ?= $(CPU_FLAGS) --static-swift-stdlib
+# Release executables are fully static: the Swift runtime, Foundation, glibc and the C libraries'
+# Debian archives (libhdf5.a, libopenblas.a, libpng16.a, libz.a, and libsz.a/libaec.a that HDF5's
+# szip filter needs) are linked in, so a process starts without the dynamic loader. Debian's
+# libhdf5 alone pulls in 44 shared libraries (curl, gnutls, kerberos, ldap ...) for its S3 driver,
+# which the static archive leaves out. Measured (perf stat, 40 runs each, alternating):
+# `deconvscope --version` 15.4-17.4 ms with the Swift runtime static and the rest dynamic, 2.3 ms
+# fully static; a whole `monitor --force` of one snapshot 11 ms less. The binary is 125 MB.
+# The linker warns that glibc's NSS and dlopen calls inside Foundation and HDF5 need this glibc's
+# shared libraries at run time: the binary is built on the machine that runs it, and deconvscope
+# resolves no user names or hosts. Test builds stay dynamic.
+RELEASE_FLAGS ?= $(CPU_FLAGS) -Xswiftc -static-executable -Xlinker -lsz -Xlinker -laec
 DEMO_RUN    ?= demo
 DEMO_FLAGS  ?= --model zf-fmnist --epochs 3 --snapshot-epochs 0,1,2,3 --train-limit 30000 --run $(DEMO_RUN)
 

@@ -15,7 +15,14 @@ public enum BackwardRule: String, Sendable, CaseIterable, Codable {
 /// How a forward pass runs. Training carries a per-batch seed for dropout masks, so the whole
 /// random state of a run is the trainer's one generator (see `Xoshiro256`).
 public enum ForwardMode: Sendable, Equatable {
+    /// Inference that a backward may follow (a deconvnet projection, a gradient check): every
+    /// layer keeps what its backward reads.
     case inference
+    /// Inference that no backward follows (accuracy, the monitor's top-k pass and occlusion maps):
+    /// the same outputs, bit for bit, but a layer may skip state only its backward reads. Max
+    /// pooling then records no switches (the monitor asks `MaxPool2D.tieSwitches` for the few
+    /// planes a projection reads).
+    case evaluation
     case training(seed: UInt64)
 }
 

@@ -32,6 +32,19 @@ public final class MaxPool2D: Layer {
         savedBatch = n
         let planes = n * channels, h = height, w = width, oh = outHeight, ow = outWidth
         var out = Tensor(uninitialized: [n, channels, oh, ow]) { _ in }  // every window writes its output
+        let fast = StrideTwoPoolPlane(height: h, width: w, geometry: geometry)
+        if mode == .evaluation, let kernel = fast {
+            // No backward follows: the maxima alone (a backward after this forward stops at the precondition in `unpool`).
+            switches = []
+            x.data.withUnsafeBufferPointer { xp in
+            out.data.withUnsafeMutableBufferPointer { op in
+                let (xb, ob) = (xp.baseAddress!, op.baseAddress!)
+                Self.forEachRun(of: planes, scratchFloats: kernel.scratchFloats, scratchInts: kernel.scratchInts, prepare: kernel.prepare) { p, floats, _ in
+                    kernel.poolMaxima(xb + p * h * w, into: ob + p * oh * ow, scratch: floats)
+                }
+            } }
+            return out
+        }
         // Not zeroed: every window writes its switch.
         let count = planes * oh * ow
         if switches.count != count { switches = [Int32](unsafeUninitializedCapacity: count) { _, initialized in initialized = count } }
@@ -39,7 +52,7 @@ public final class MaxPool2D: Layer {
         out.data.withUnsafeMutableBufferPointer { op in
         switches.withUnsafeMutableBufferPointer { sp in
             let (xb, ob, sb) = (xp.baseAddress!, op.baseAddress!, sp.baseAddress!)
-            if let kernel = StrideTwoPoolPlane(height: h, width: w, geometry: geometry) {
+            if let kernel = fast {
                 Self.pool(planes, kernel, xb, ob, sb)
             } else {
                 Self.pool(planes, MaxPoolPlane(height: h, width: w, outHeight: oh, outWidth: ow, geometry: geometry), xb, ob, sb)
@@ -48,83 +61,86 @@ public final class MaxPool2D: Layer {
         return out
     }
 
-    /// `planes` (H, W) planes of `x` into (outH, outW) planes of `out` and `switches`, on all cores.
-    private static func pool<Kernel: PlanePooling>(_ planes: Int, _ kernel: Kernel, _ x: UnsafePointer<Float>,
-                                                   _ out: UnsafeMutablePointer<Float>, _ switches: UnsafeMutablePointer<Int32>) {
-        let (plane, outPlane) = (kernel.height * kernel.width, kernel.outHeight * kernel.outWidth)
-        // Each worker takes a contiguous run of planes, so reads stream through memory.
+    /// `body(plane, floats, ints)` for each of `planes` on all cores, each worker taking a contiguous
+    /// run of planes (so reads stream through memory) with its own kernel scratch, prepared once.
+    private static func forEachRun(of planes: Int, scratchFloats: Int, scratchInts: Int,
+                                   prepare: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Int32>) -> Void,
+                                   _ body: (Int, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Int32>) -> Void) {
         let workers = min(planes, 64)
         parallelFor(workers) { worker in
-            // The kernel's scratch, prepared once and reused for each of this worker's planes.
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: kernel.scratchFloats) { scratch in
-            withUnsafeTemporaryAllocation(of: Int32.self, capacity: kernel.scratchInts) { scratchArg in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: scratchFloats) { scratch in
+            withUnsafeTemporaryAllocation(of: Int32.self, capacity: max(1, scratchInts)) { scratchArg in
                 let (floats, ints) = (scratch.baseAddress!, scratchArg.baseAddress!)
-                kernel.prepare(scratch: floats, scratchArg: ints)
-                for p in (worker * planes / workers)..<((worker + 1) * planes / workers) {
-                    kernel.pool(x + p * plane, into: out + p * outPlane, switches: switches + p * outPlane, scratch: floats, scratchArg: ints)
-                }
+                prepare(floats, ints)
+                for p in (worker * planes / workers)..<((worker + 1) * planes / workers) { body(p, floats, ints) }
             } }
         }
     }
 
-    /// Re-decides the last forward's switches by the monitor's tie rule (`NearTies`): in each
-    /// window, the first element within the tolerance of the maximum instead of the strict first
-    /// maximum, so values equal in exact arithmetic but a few ulps apart in float32 route a
-    /// projection as an exact engine would. `input` and `output` are that forward's. The pooled
-    /// values stay the maxima; training keeps the strict rule (its gradients do not care, and it
-    /// is faster).
-    public func settleNearTies(input x: Tensor, output y: Tensor) {
-        precondition(x.shape == [savedBatch] + inputShape && y.shape == [savedBatch] + outputShape
-                     && switches.count == y.count, "maxpool settleNearTies needs the last forward's input, output and switches")
-        var all = switches
-        switches = []   // unshared, so settling writes in place
-        settleNearTies(input: x, output: y, switches: &all, planes: Array(0..<(savedBatch * channels)))
-        switches = all
+    /// `planes` (H, W) planes of `x` into (outH, outW) planes of `out` and `switches`, on all cores.
+    private static func pool<Kernel: PlanePooling>(_ planes: Int, _ kernel: Kernel, _ x: UnsafePointer<Float>,
+                                                   _ out: UnsafeMutablePointer<Float>, _ switches: UnsafeMutablePointer<Int32>) {
+        let (plane, outPlane) = (kernel.height * kernel.width, kernel.outHeight * kernel.outWidth)
+        forEachRun(of: planes, scratchFloats: kernel.scratchFloats, scratchInts: kernel.scratchInts,
+                   prepare: { kernel.prepare(scratch: $0, scratchArg: $1) }) { p, floats, ints in
+            kernel.pool(x + p * plane, into: out + p * outPlane, switches: switches + p * outPlane, scratch: floats, scratchArg: ints)
+        }
     }
 
-    /// `settleNearTies(input:output:)` for some planes only (image * C + channel, in the batch), in
-    /// `switches` as `takeSwitches` handed them over from the forward of `x` into `y`: for a caller
-    /// that needs few of the batch's switches (the monitor's top-k pass keeps those a projection
-    /// can read, and settles nothing else).
-    public func settleNearTies(input x: Tensor, output y: Tensor, switches: inout [Int32], planes: [Int]) {
+    /// The switches of a forward of `x` into `y` (any mode) by the monitor's tie rule (`NearTies`):
+    /// in each window the first element within the tolerance of the maximum instead of the strict
+    /// first maximum, so values equal in exact arithmetic but a few ulps apart in float32 route a
+    /// projection as an exact engine would. (N, C, outH, outW), for the planes in `planes` (image
+    /// * C + channel; all when nil), -1 (routing nowhere) in the others: the monitor's top-k pass
+    /// decides the few planes a projection can read, and nothing else. Install them with
+    /// `restore(switches:batch:)`. Training keeps the strict rule (its gradients do not care).
+    public func tieSwitches(input x: Tensor, output y: Tensor, planes chosen: [Int]? = nil) -> [Int32] {
         let n = x.shape.first ?? 0
-        precondition(x.shape == [n] + inputShape && y.shape == [n] + outputShape && switches.count == y.count
-                     && planes.allSatisfy { (0..<(n * channels)).contains($0) }, "maxpool settleNearTies needs a forward's input, output and switches")
+        precondition(x.shape == [n] + inputShape && y.shape == [n] + outputShape, "maxpool tieSwitches needs a forward's input and output")
+        let all = n * channels
+        let planes = chosen ?? Array(0..<all)
+        precondition(planes.allSatisfy { (0..<all).contains($0) }, "maxpool tieSwitches: a plane outside the batch")
         let (h, w, oh, ow, window) = (height, width, outHeight, outWidth, geometry)
-        x.data.withUnsafeBufferPointer { xp in
-        y.data.withUnsafeBufferPointer { yp in
-        switches.withUnsafeMutableBufferPointer { sp in
-        planes.withUnsafeBufferPointer { pp in
-            let (xb, yb, sb, pb) = (xp.baseAddress!, yp.baseAddress!, sp.baseAddress!, pp.baseAddress!)
-            if let kernel = StrideTwoPoolPlane(height: h, width: w, geometry: window) {
-                // The vector form of the rule for the windows `pool` vectorizes (the presets' 3/2/1).
+        let outPlane = oh * ow
+        return [Int32](unsafeUninitializedCapacity: all * outPlane) { buffer, initialized in
+            let sb = buffer.baseAddress!
+            if chosen != nil { sb.update(repeating: -1, count: all * outPlane) }
+            x.data.withUnsafeBufferPointer { xp in
+            y.data.withUnsafeBufferPointer { yp in
+            planes.withUnsafeBufferPointer { pp in
+                let (xb, yb, pb) = (xp.baseAddress!, yp.baseAddress!, pp.baseAddress!)
+                if let kernel = StrideTwoPoolPlane(height: h, width: w, geometry: window) {
+                    // One vector pass per plane for the windows `poolMaxima` vectorizes (the presets' 3/2/1).
+                    parallelRanges(planes.count, minimum: 16) { range in
+                        withUnsafeTemporaryAllocation(of: Float.self, capacity: kernel.scratchFloats) { scratch in
+                        withUnsafeTemporaryAllocation(of: Int32.self, capacity: kernel.scratchInts) { scratchArg in
+                            kernel.prepare(scratch: scratch.baseAddress!, scratchArg: scratchArg.baseAddress!)
+                            for q in range {
+                                let p = pb[q]
+                                kernel.tieSwitches(xb + p * h * w, maxima: yb + p * outPlane, switches: sb + p * outPlane, scratch: scratch.baseAddress!)
+                            }
+                        } }
+                    }
+                    return
+                }
+                // Any other window: the strict switches, then the scalar rule re-decides them.
+                let kernel = MaxPoolPlane(height: h, width: w, outHeight: oh, outWidth: ow, geometry: window)
                 parallelRanges(planes.count, minimum: 16) { range in
-                    withUnsafeTemporaryAllocation(of: Float.self, capacity: kernel.scratchFloats) { scratch in
-                    withUnsafeTemporaryAllocation(of: Int32.self, capacity: kernel.scratchInts) { scratchArg in
-                        kernel.prepare(scratch: scratch.baseAddress!, scratchArg: scratchArg.baseAddress!)
+                    withUnsafeTemporaryAllocation(of: Float.self, capacity: kernel.scratchFloats + outPlane) { scratch in
+                    withUnsafeTemporaryAllocation(of: Int32.self, capacity: max(1, kernel.scratchInts)) { scratchArg in
+                        let (floats, ints) = (scratch.baseAddress!, scratchArg.baseAddress!)
+                        kernel.prepare(scratch: floats, scratchArg: ints)
                         for q in range {
-                            let p = pb[q]
-                            kernel.settle(xb + p * h * w, maxima: yb + p * oh * ow, switches: sb + p * oh * ow, scratch: scratch.baseAddress!)
+                            let p = pb[q], switches = sb + p * outPlane, maxima = floats + kernel.scratchFloats
+                            kernel.pool(xb + p * h * w, into: maxima, switches: switches, scratch: floats, scratchArg: ints)
+                            NearTies.settle(xb + p * h * w, height: h, width: w, geometry: window, maxima: maxima,
+                                            outHeight: oh, outWidth: ow, switches: switches)
                         }
                     } }
                 }
-                return
-            }
-            parallelRanges(planes.count, minimum: 16) { range in
-                for q in range {
-                    let p = pb[q]
-                    NearTies.settle(xb + p * h * w, height: h, width: w, geometry: window, maxima: yb + p * oh * ow,
-                                    outHeight: oh, outWidth: ow, switches: sb + p * oh * ow)
-                }
-            }
-        } } } }
-    }
-
-    /// The switches of the last forward, handed over without a copy; the next forward allocates new
-    /// ones. For callers that keep every batch's switches (the monitor's top-k pass).
-    public func takeSwitches() -> [Int32] {
-        defer { switches = [] }
-        return switches
+            } } }
+            initialized = all * outPlane
+        }
     }
 
     /// Installs switches for `batch` samples, (batch, C, outH, outW), so a deconvnet can unpool
@@ -152,7 +168,7 @@ public final class MaxPool2D: Layer {
     private func unpool(_ dy: Tensor, gate: Tensor?) -> Tensor {
         let n = savedBatch
         precondition(dy.shape == [n] + outputShape, "maxpool backward expects \([n] + outputShape), got \(dy.shape)")
-        precondition(switches.count == dy.count, "maxpool backward without its forward's switches (handed over by takeSwitches?)")
+        precondition(switches.count == dy.count, "maxpool backward without its forward's switches (an .evaluation forward keeps none)")
         let plane = height * width, outPlane = outHeight * outWidth
         // Each plane is zeroed and then scattered into by one thread: planes are disjoint.
         let dx = Tensor(uninitialized: [n] + inputShape) { xp in

@@ -121,7 +121,9 @@ extension MaxPool2D {
     /// planes) as switches of `crop`, this layer restricted to a window whose output starts at
     /// `output` in this layer's output planes and whose input starts at `input` in its input
     /// planes: (C, crop's outH, outW) positions in the window's input planes, or -1 where the
-    /// window's output position lies outside this layer's planes (its value is dropped).
+    /// window's output position lies outside this layer's planes (its value is dropped) or where
+    /// the recorded switch routes nowhere (-1, or any position past the plane: a 16-bit -1 reads
+    /// 65,535, which `RecordedSwitches` keeps past every 16-bit plane).
     public func cropSwitches(_ recorded: UnsafePointer<Int32>, to crop: MaxPool2D, output: (row: Int, col: Int),
                              input: (row: Int, col: Int), into result: UnsafeMutablePointer<Int32>) {
         cropSwitches(recorded, crop, output, input, result)
@@ -144,10 +146,11 @@ extension MaxPool2D {
         let first = min(windowOutW, max(0, -output.col)), end = max(first, min(windowOutW, outW - output.col))
         // A table from each position of the input plane to its place in the window (-1 outside):
         // one load per switch, where computing it took a division (or the k - 1 row steps that
-        // replace one) per switch.
-        withUnsafeTemporaryAllocation(of: Int32.self, capacity: h * w) { buffer in
+        // replace one) per switch. Its last entry, -1, takes every switch that routes nowhere.
+        let positions = UInt(h * w)
+        withUnsafeTemporaryAllocation(of: Int32.self, capacity: h * w + 1) { buffer in
             let table = buffer.baseAddress!
-            table.update(repeating: -1, count: h * w)
+            table.update(repeating: -1, count: h * w + 1)
             for wy in max(0, -input.row)..<max(0, min(windowH, h - input.row)) {
                 for wx in max(0, -input.col)..<max(0, min(windowW, w - input.col)) {
                     table[(input.row + wy) * w + input.col + wx] = Int32(truncatingIfNeeded: wy * windowW + wx)
@@ -161,7 +164,7 @@ extension MaxPool2D {
                     guard oy >= 0 && oy < outH else { r.update(repeating: -1, count: windowOutW); continue }
                     let plane = recorded + (c * outH + oy) * outW + output.col
                     for cx in 0..<first { r[cx] = -1 }
-                    for cx in first..<end { r[cx] = table[Int(plane[cx])] }
+                    for cx in first..<end { r[cx] = table[Int(Swift.min(UInt(truncatingIfNeeded: Int(plane[cx])), positions))] }
                     for cx in end..<windowOutW { r[cx] = -1 }
                 }
             }

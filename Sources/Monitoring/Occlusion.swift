@@ -73,7 +73,7 @@ public enum Occlusion {
             for first in stride(from: 0, to: n, by: batchSize) {
                 let count = min(batchSize, n - first)
                 let chunk = Tensor(shape: [count] + shape, data: Array(batch[(first * imageSize)..<((first + count) * imageSize)]))
-                let logits = network.forward(chunk, mode: .inference, observing: [top.outputIndex]) { index, y in
+                let logits = network.forward(chunk, mode: .evaluation, observing: [top.outputIndex]) { index, y in
                     if index == top.outputIndex { blockData += y.data }
                 }
                 logitData += logits.data

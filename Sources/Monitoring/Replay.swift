@@ -41,21 +41,22 @@ public struct Replay {
         let pools = network.layers.indices.filter { $0 <= last.outputIndex && network.layers[$0] is MaxPool2D }
         var recorded = RecordedSwitches(probes: p,
                                         pools: pools.map { ($0, network.layers[$0].outputShape.reduce(1, *), network.layers[$0].inputShape.dropFirst().reduce(1, *)) })
-        // Each pooling layer's input too: its switches are re-decided by the tie rule (`NearTies`).
+        // Each pooling layer's input too: its switches are decided by the tie rule (`NearTies`).
         let observed = Set(blockAt.keys).union(pools).union(pools.map { $0 - 1 }.filter { $0 >= 0 })
         // 1. Top-k search: one inference pass over the probes, scanning each block's output maps.
         for start in stride(from: 0, to: p, by: batchSize) { PhaseTimings.measure("top-k forward") {
             let batch = probes.inputs.slice(start..<min(p, start + batchSize))
             let n = batch.shape[0]
             var poolInput = batch   // the input of the pooling layer the forward reaches next
-            // This batch's pooling (input, output, strict switches), settled and kept below for its
-            // probes that entered a top-k list, the only ones a projection can start from.
-            var pooled: [(layer: Int, input: Tensor, output: Tensor, switches: [Int32])] = []
+            // This batch's pooling (input, output): the switches of the planes a projection can read
+            // are decided below, for the probes that entered a top-k list (the only ones a
+            // projection can start from); the forward keeps none.
+            var pooled: [(layer: Int, input: Tensor, output: Tensor)] = []
             // (block, channel, image) 1 where the image entered that map's top-k list.
             var entered = blocks.map { _ in [UInt8]() }
-            _ = network.forward(batch, mode: .inference, through: last.outputIndex, observing: observed) { index, y in
+            _ = network.forward(batch, mode: .evaluation, through: last.outputIndex, observing: observed) { index, y in
                 if pools.contains(index + 1) { poolInput = y }
-                if let pool = network.layers[index] as? MaxPool2D { pooled.append((index, poolInput, y, pool.takeSwitches())) }
+                if network.layers[index] is MaxPool2D { pooled.append((index, poolInput, y)) }
                 guard let b = blockAt[index] else { return }
                 let (c, h, w) = (y.shape[1], y.shape[2], y.shape[3])
                 let plane = h * w
@@ -114,12 +115,11 @@ public struct Replay {
                 let channels = needed[q].count / n
                 return needed[q][(i * channels)..<((i + 1) * channels)].contains(true)
             } }
-            for q in pooled.indices {
-                let pool = network.layers[pooled[q].layer] as! MaxPool2D
-                pool.settleNearTies(input: pooled[q].input, output: pooled[q].output, switches: &pooled[q].switches,
-                                    planes: needed[q].indices.filter { needed[q][$0] })
+            let switches = pooled.indices.map { q in
+                (network.layers[pooled[q].layer] as! MaxPool2D).tieSwitches(input: pooled[q].input, output: pooled[q].output,
+                                                                             planes: needed[q].indices.filter { needed[q][$0] })
             }
-            recorded.record(images: keep, firstProbe: start, from: pooled.map { ($0.layer, $0.switches) })
+            recorded.record(images: keep, firstProbe: start, from: zip(pooled, switches).map { ($0.layer, $1) })
         } }
 
         // 2. Projections: every top activation alone, down through the same backward with the deconvnet rule.

@@ -13,9 +13,10 @@ import Layers
 /// per batch: 41.8k -> 40.2k page faults per monitor process).
 public struct RecordedSwitches {
     /// One pooling layer's kept switches, (kept probes, C, outH, outW), in storage allocated for
-    /// all P probes up front. Positions are 16 bits wide where the layer's input planes hold at
-    /// most 65,536 values (every preset: half the memory, 2.3k fewer page faults per monitor
-    /// process on the demo snapshot), 32 bits otherwise. Copied in by a plain loop: appending to a
+    /// all P probes up front. Positions are 16 bits wide where the layer's input planes hold
+    /// fewer than 65,536 values (every preset: half the memory, 2.3k fewer page faults per monitor
+    /// process on the demo snapshot), 32 bits otherwise; a switch that routes nowhere (-1, the
+    /// planes no projection reads) is 65,535 in 16 bits, past every such plane. Copied in by a plain loop: appending to a
     /// Swift array element by element through a lazy conversion took 14 ms per process, all of it
     /// on the serial path between batches.
     ///
@@ -29,7 +30,7 @@ public struct RecordedSwitches {
 
         init(probes: Int, perImage: Int, plane: Int) {
             self.perImage = perImage
-            narrow = plane <= 1 << 16
+            narrow = plane < 1 << 16
             capacity = probes
             // Address space for every probe; pages nobody writes are never touched.
             base = .allocate(byteCount: max(1, probes * perImage * (narrow ? 2 : 4)), alignment: 64)

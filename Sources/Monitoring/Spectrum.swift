@@ -65,58 +65,60 @@ public enum Spectrum {
         return zip(strides, above).map { s, a in s > 1 && total > 0 ? a / total : 0 }
     }
 
-    /// `highFrequencyShareReference` with cached twiddles and the DFT's inner loops over
-    /// frequencies (so they vectorize), adding the same products in the same order: bit-identical.
+    /// `highFrequencyShareReference` as 1 - low / total: the total energy by Parseval's theorem (H W
+    /// times the sum of squares of the mean-removed image), the low band (|f| < 1/4 cycle per
+    /// pixel on both axes) by a separable DFT over its own frequencies only, with cached twiddles
+    /// and the inner loops over frequencies so they vectorize. The low band is about a quarter of
+    /// the grid (13 x 13 of 28 x 28): 3.4 times fewer products than the whole DFT (the
+    /// diagnostics' projection spectra went from 14 to 4 ms of CPU per zf-fmnist snapshot). Equal
+    /// to the reference to rounding (`SpectrumTests`: within 1e-12 on images with and without
+    /// high frequencies).
     public static func highFrequencyShare(_ image: ArraySlice<Float>, channels: Int, height: Int, width: Int) -> Double {
-        let tx = Twiddles.shared(width), ty = Twiddles.shared(height)   // (x, u) at [x * n + u], symmetric
-        var total = 0.0, high = 0.0
+        let bx = LowBand.shared(width), by = LowBand.shared(height)
+        let (lowU, lowV) = (bx.frequencies, by.frequencies)
+        var total = 0.0, low = 0.0
         let start = image.startIndex
         let plane = height * width
-        var rowRe = [Double](repeating: 0, count: plane), rowIm = rowRe   // (y, u)
-        var colRe = [Double](repeating: 0, count: width), colIm = colRe   // (u) for one v
+        var rowRe = [Double](repeating: 0, count: height * max(1, lowU)), rowIm = rowRe   // (y, low u)
+        var colRe = [Double](repeating: 0, count: max(1, lowU)), colIm = colRe             // (low u) for one low v
         var centered = [Double](repeating: 0, count: width)
-        func isHigh(_ u: Int, _ n: Int) -> Bool { Double(min(u, n - u)) / Double(n) >= 0.25 }
-        let highU = (0..<width).map { isHigh($0, width) }, highV = (0..<height).map { isHigh($0, height) }
         rowRe.withUnsafeMutableBufferPointer { rr in rowIm.withUnsafeMutableBufferPointer { ri in
         colRe.withUnsafeMutableBufferPointer { cr in colIm.withUnsafeMutableBufferPointer { ci in
         centered.withUnsafeMutableBufferPointer { p in
-        tx.cos.withUnsafeBufferPointer { xc in tx.sin.withUnsafeBufferPointer { xs in
-        ty.cos.withUnsafeBufferPointer { yc in ty.sin.withUnsafeBufferPointer { ys in
+        bx.cos.withUnsafeBufferPointer { xc in bx.sin.withUnsafeBufferPointer { xs in
+        by.cos.withUnsafeBufferPointer { yc in by.sin.withUnsafeBufferPointer { ys in
             for c in 0..<channels {
                 let base = start + c * plane
                 var mean = 0.0
                 for i in 0..<plane { mean += Double(image[base + i]) }
                 mean /= Double(plane)
+                var squares = 0.0
                 for y in 0..<height {
-                    for x in 0..<width { p[x] = Double(image[base + y * width + x]) - mean }
-                    let re = rr.baseAddress! + y * width, im = ri.baseAddress! + y * width
-                    for u in 0..<width { re[u] = 0; im[u] = 0 }
+                    for x in 0..<width { let v = Double(image[base + y * width + x]) - mean; p[x] = v; squares += v * v }
+                    let re = rr.baseAddress! + y * lowU, im = ri.baseAddress! + y * lowU
+                    for j in 0..<lowU { re[j] = 0; im[j] = 0 }
                     for x in 0..<width {
                         let px = p[x]
-                        // Twiddles are symmetric in (u, x), so row x holds cos/sin(-2 pi u x / n) for every u.
-                        let cx = xc.baseAddress! + x * width, sx = xs.baseAddress! + x * width
-                        for u in 0..<width { re[u] += px * cx[u]; im[u] += px * sx[u] }
+                        let cx = xc.baseAddress! + x * lowU, sx = xs.baseAddress! + x * lowU
+                        for j in 0..<lowU { re[j] += px * cx[j]; im[j] += px * sx[j] }
                     }
                 }
-                for v in 0..<height {
-                    for u in 0..<width { cr[u] = 0; ci[u] = 0 }
+                total += Double(plane) * squares
+                for jv in 0..<lowV {
+                    for j in 0..<lowU { cr[j] = 0; ci[j] = 0 }
                     for y in 0..<height {
-                        let c1 = yc[v * height + y], s1 = ys[v * height + y]
-                        let re = rr.baseAddress! + y * width, im = ri.baseAddress! + y * width
-                        for u in 0..<width {
-                            cr[u] += re[u] * c1 - im[u] * s1
-                            ci[u] += re[u] * s1 + im[u] * c1
+                        let c1 = yc[y * lowV + jv], s1 = ys[y * lowV + jv]
+                        let re = rr.baseAddress! + y * lowU, im = ri.baseAddress! + y * lowU
+                        for j in 0..<lowU {
+                            cr[j] += re[j] * c1 - im[j] * s1
+                            ci[j] += re[j] * s1 + im[j] * c1
                         }
                     }
-                    for u in 0..<width {
-                        let e = cr[u] * cr[u] + ci[u] * ci[u]
-                        total += e
-                        if highU[u] || highV[v] { high += e }
-                    }
+                    for j in 0..<lowU { low += cr[j] * cr[j] + ci[j] * ci[j] }
                 }
             }
         } } } } } } } } }
-        return total > 0 ? high / total : 0
+        return total > 0 ? Swift.min(1, Swift.max(0, total - low) / total) : 0
     }
 
     /// Share of a filter's spectral energy (summed over its input channels) at frequencies a
@@ -204,7 +206,7 @@ public enum Spectrum {
     /// either axis), after removing each channel's mean: the checkerboard and stripe artifacts
     /// that uneven kernel overlap leaves in a projection. Separable DFT with precomputed twiddles.
     ///
-    /// The plain loops: the oracle of `highFrequencyShare` (bit-identical), kept for the tests.
+    /// The plain loops over the whole grid: the oracle of `highFrequencyShare` (equal to rounding), kept for the tests.
     public static func highFrequencyShareReference(_ image: ArraySlice<Float>, channels: Int, height: Int, width: Int) -> Double {
         let tx = Twiddles(width), ty = Twiddles(height)
         var total = 0.0, high = 0.0
@@ -288,5 +290,35 @@ struct KernelTwiddles: Sendable {
             cache[[n, kernel]] = table
             return table
         }
+    }
+}
+
+/// The low band of an n-point DFT for `Spectrum.highFrequencyShare`: the frequencies u with
+/// min(u, n - u) / n < 1/4, and cos and sin of -2 pi u x / n for those u and every x, stored
+/// (x, low u): row x holds every low frequency.
+struct LowBand: Sendable {
+    let frequencies: Int
+    let cos: [Double], sin: [Double]
+
+    nonisolated(unsafe) private static var cache: [Int: LowBand] = [:]
+    private static let lock = NSLock()
+
+    static func shared(_ n: Int) -> LowBand {
+        lock.withLock {
+            if let t = cache[n] { return t }
+            let t = LowBand(n)
+            cache[n] = t
+            return t
+        }
+    }
+
+    init(_ n: Int) {
+        let low = (0..<n).filter { Double(Swift.min($0, n - $0)) / Double(n) < 0.25 }
+        var c = [Double](repeating: 0, count: n * low.count), s = c
+        for x in 0..<n { for (j, u) in low.enumerated() {
+            let a = -2 * Double.pi * Double((u * x) % n) / Double(n)
+            c[x * low.count + j] = Foundation.cos(a); s[x * low.count + j] = Foundation.sin(a)
+        } }
+        (frequencies, self.cos, self.sin) = (low.count, c, s)
     }
 }

@@ -129,39 +129,80 @@ public struct StrideTwoPoolPlane: PlanePooling {
 }
 
 extension StrideTwoPoolPlane {
-    /// `NearTies.settle` for this geometry, eight windows per vector: the same switches, bit for
-    /// bit (`NearTiesTests` checks every tap order and tie against it). `src` is the (H, W) plane
-    /// that `pool` read, `maxima` and `switches` its (outH, outW) output; `scratch` holds
-    /// `scratchFloats` floats prepared by `prepare` (its -inf padding is all this reads of it
-    /// beyond the copy of `src`).
+    /// `pool`'s maxima without the switches, for a forward no backward follows (the monitor's top-k
+    /// pass, occlusion maps, evaluation): the same comparisons in the same order, so the same bits
+    /// (`PoolMaximaTests`), with no positions to carry through the blends and stores.
     ///
-    /// Why: the scalar rule took 25 CPU cycles per window on zf-fmnist's poolings, about a third
-    /// of the pooling forward itself; here each vector compares each tap once, branch-free.
-    public func settle(_ src: UnsafePointer<Float>, maxima: UnsafePointer<Float>, switches: UnsafeMutablePointer<Int32>,
-                       scratch: UnsafeMutablePointer<Float>) {
-        let margin = NearTies.margin(magnitude: NearTies.magnitude(src, count: height * width))
-        guard margin > 0 else { return }   // as NearTies.settle: the strict switches stand
-        if kernel == 3 { settle(src, maxima, switches, scratch, margin, k: 3) } else { settle(src, maxima, switches, scratch, margin, k: 2) }
+    /// Why: the switches were two thirds of the pooling's work, and the monitor reads them for
+    /// fewer than half of its probes' planes (`tieSwitches` decides those afterwards).
+    public func poolMaxima(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
+        if kernel == 3 { poolMaxima(src, dst, scratch, k: 3) } else { poolMaxima(src, dst, scratch, k: 2) }
     }
 
     @inline(__always)
-    private func settle(_ src: UnsafePointer<Float>, _ maxima: UnsafePointer<Float>, _ switches: UnsafeMutablePointer<Int32>,
-                        _ scratch: UnsafeMutablePointer<Float>, _ margin: Float, k: Int) {
+    private func poolMaxima(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, k: Int) {
+        let (p, h, oh, ow, lanes, pw) = (padding, height, outHeight, outWidth, lanes, paddedWidth)
+        let plane = scratch, rowMax = scratch + h * pw
+        let usedRows = copyIntoPaddedPlane(src, plane)
+        // As `pool`: `v > best ? v : best` from -inf, tap by tap, so NaN never wins and ties keep the first.
+        @inline(__always) func larger(_ v: SIMD8<Float>, _ best: SIMD8<Float>) -> SIMD8<Float> { best.replacing(with: v, where: v .> best) }
+        for iy in 0..<usedRows {
+            let taps = plane + iy * pw, m = rowMax + (iy + p) * lanes
+            for o in stride(from: 0, to: lanes, by: 8) {
+                var best = larger(evenLanes(taps + 2 * o), SIMD8(repeating: -.infinity))
+                best = larger(oddLanes(taps + 2 * o), best)
+                if k == 3 { best = larger(evenLanes(taps + 2 * o + 2), best) }
+                (m + o).store(best)
+            }
+        }
+        let spill = rowMax + paddedRows * lanes
+        for oy in 0..<oh {
+            let top = 2 * oy
+            let direct = oy * ow + lanes <= oh * ow
+            let out = direct ? dst + oy * ow : spill
+            for o in stride(from: 0, to: lanes, by: 8) {
+                var best = SIMD8<Float>(repeating: -.infinity)
+                for r in 0..<k { best = larger(.load(rowMax + (top + r) * lanes + o), best) }
+                (out + o).store(best)
+            }
+            if !direct { for x in 0..<ow { dst[oy * ow + x] = spill[x] } }
+        }
+    }
+
+    /// The switches of one plane by the monitor's tie rule (`NearTies`), eight windows per vector:
+    /// in each window the first tap within the margin of its maximum, or, where the maximum is
+    /// -inf (nothing but -inf and NaN in the window), the first in-bounds tap as `pool` leaves it.
+    /// Bit for bit `pool`'s strict switches re-decided by `NearTies.settle` (`NearTiesTests`), in
+    /// one pass: with a zero margin (an all-zero or non-finite plane) the first tap reaching the
+    /// maximum is the strict first maximum. `src` is the (H, W) plane, `maxima` its (outH, outW)
+    /// window maxima (from `pool` or `poolMaxima`); `scratch` holds `scratchFloats` floats
+    /// prepared by `prepare` (its -inf padding is all this reads of it beyond the copy of `src`).
+    public func tieSwitches(_ src: UnsafePointer<Float>, maxima: UnsafePointer<Float>, switches: UnsafeMutablePointer<Int32>,
+                            scratch: UnsafeMutablePointer<Float>) {
+        let margin = NearTies.margin(magnitude: NearTies.magnitude(src, count: height * width))
+        if kernel == 3 { tieSwitches(src, maxima, switches, scratch, margin, k: 3) } else { tieSwitches(src, maxima, switches, scratch, margin, k: 2) }
+    }
+
+    @inline(__always)
+    private func tieSwitches(_ src: UnsafePointer<Float>, _ maxima: UnsafePointer<Float>, _ switches: UnsafeMutablePointer<Int32>,
+                             _ scratch: UnsafeMutablePointer<Float>, _ margin: Float, k: Int) {
         let (p, h, w, oh, ow, pw) = (padding, height, width, outHeight, outWidth, paddedWidth)
         let plane = scratch
         copyIntoPaddedPlane(src, plane)
         let firstColumns = SIMD8<Int32>(0, 2, 4, 6, 8, 10, 12, 14)
         for oy in 0..<oh {
             let top = 2 * oy - p
+            let firstRow = Int32(truncatingIfNeeded: Swift.max(top, 0) * w)
             for o in stride(from: 0, to: ow, by: 8) {
                 let count = min(8, ow - o), at0 = oy * ow + o
                 var maximum = SIMD8<Float>(repeating: -.infinity)
                 if count == 8 { maximum = SIMD8.load(maxima + at0) } else { for j in 0..<count { maximum[j] = maxima[at0 + j] } }
-                // A window whose maximum is -inf (or NaN) keeps its strict switch, as in NearTies.settle.
                 let decided = maximum .> SIMD8(repeating: -.infinity)
                 let threshold = maximum - SIMD8(repeating: margin)
                 let column = firstColumns &+ Int32(truncatingIfNeeded: 2 * o - p)
-                var at = SIMD8<Int32>(repeating: 0)
+                // `pool`'s switch of a window whose maximum is -inf: its first in-bounds tap.
+                let firstInBounds = (column & ~(column &>> 31)) &+ firstRow
+                var at = firstInBounds
                 var found = SIMDMask<SIMD8<Int32>>(repeating: false)
                 for r in 0..<k {
                     let iy = top + r
@@ -177,8 +218,8 @@ extension StrideTwoPoolPlane {
                     tap(oddLanes(taps), 1)
                     if k == 3 { tap(evenLanes(taps + 2), 2) }
                 }
-                let keep = found .& decided
-                for j in 0..<count where keep[j] { switches[at0 + j] = at[j] }
+                at.replace(with: firstInBounds, where: .!decided)
+                if count == 8 { (switches + at0).store(at) } else { for j in 0..<count { switches[at0 + j] = at[j] } }
             }
         }
     }

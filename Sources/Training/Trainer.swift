@@ -187,7 +187,7 @@ public final class Trainer {
             let end = min(data.count, start + batchSize)
             var images = data.samples(start..<end)
             normalization?.apply(to: &images)
-            let logits = network.forward(images, mode: .inference)
+            let logits = network.forward(images, mode: .evaluation)
             let labels = Array(data.labels[start..<end])
             let result = SoftmaxCrossEntropy.evaluate(logits: logits, labels: labels)
             lossSum += result.loss * Double(end - start)

@@ -166,20 +166,27 @@ final class MaxPool2DTests: XCTestCase {
         }
     }
 
-    /// `takeSwitches` hands over the forward's switches; the next forward writes new ones and leaves
-    /// the taken array as it was (no storage shared between them).
-    func testTakenSwitchesStayTheirForwards() {
-        var rng = Xoshiro256(seed: 206)
-        let layer = pool([2, 8, 8], 3, 2, 1)
-        let first = randomTensor([3, 2, 8, 8], &rng), second = randomTensor([3, 2, 8, 8], &rng)
-        _ = layer.forward(first, mode: .inference)
-        let taken = layer.takeSwitches()
-        XCTAssertEqual(taken, referenceSwitches(first, window: layer.geometry))
-        XCTAssertTrue(layer.switches.isEmpty)
-        _ = layer.forward(second, mode: .inference)
-        XCTAssertEqual(taken, referenceSwitches(first, window: layer.geometry))
-        XCTAssertEqual(layer.switches, referenceSwitches(second, window: layer.geometry))
-        XCTAssertNotEqual(taken, layer.switches)
+    /// An `.evaluation` forward (no backward follows, so no switches) gives the bits of the
+    /// `.inference` forward, whose maxima the naive kernel checks: random geometries, plane sizes
+    /// and batches, values drawn from small integers (ties), +-0, +-inf and NaN.
+    func testEvaluationForwardHasTheInferenceMaximaAndNoSwitches() {
+        var rng = Xoshiro256(seed: 207)
+        let specials: [Float] = [0, -0.0, .infinity, -.infinity, .nan, 1, 2, -1]
+        for trial in 0..<300 {
+            let k = 1 + randomInt(3, &rng), s = 1 + randomInt(3, &rng), p = randomInt(k / 2 + 1, &rng)
+            let h = k + randomInt(30, &rng), w = k + randomInt(30, &rng), c = 1 + randomInt(3, &rng), n = 1 + randomInt(3, &rng)
+            let window = WindowGeometry(kernel: k, stride: s, padding: p)
+            guard let layer = MaxPool2D(inputShape: [c, h, w], window: window) else { continue }
+            let special = trial % 3 == 0
+            let x = Tensor(shape: [n, c, h, w], data: (0..<(n * c * h * w)).map { _ in
+                special ? specials[randomInt(specials.count, &rng)] : Float(randomInt(4, &rng)) - 1.5
+            })
+            let strict = layer.forward(x, mode: .inference)
+            let evaluated = layer.forward(x, mode: .evaluation)
+            XCTAssertEqual(evaluated.data.map(\.bitPattern), strict.data.map(\.bitPattern), "k\(k) s\(s) p\(p) \(h)x\(w) trial \(trial)")
+            if !special { XCTAssertEqual(evaluated, NaiveKernels.maxPool2d(x, window: window), "k\(k) s\(s) p\(p) \(h)x\(w)") }
+            if StrideTwoPoolPlane(height: h, width: w, geometry: window) != nil { XCTAssertTrue(layer.switches.isEmpty, "no switches kept") }
+        }
     }
 
     func testShapes() {

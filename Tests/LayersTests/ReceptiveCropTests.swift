@@ -52,6 +52,24 @@ final class ReceptiveCropTests: XCTestCase {
                                 pool.cropSwitches(sp.baseAddress!, to: window, output: origins[i + 1], input: origins[i], into: &fromNarrow)
                             }
                             XCTAssertEqual(fromNarrow, switches, "\(label) \(block.name) at (\(y), \(x)): 16-bit switches")
+                            // Planes whose switches route nowhere (-1: planes the top-k pass decides
+                            // for no projection) crop to -1 in both widths; the other planes as before.
+                            let per = pool.outHeight * pool.outWidth, windowPer = window.outHeight * window.outWidth
+                            let routed = pool.switches.enumerated().map { $0.offset / per == channel ? $0.element : -1 }
+                            for narrow in [false, true] {
+                                var cropped = [Int32](repeating: 7, count: switches.count)
+                                if narrow {
+                                    routed.map { UInt16(truncatingIfNeeded: $0) }.withUnsafeBufferPointer { sp in
+                                        pool.cropSwitches(sp.baseAddress!, to: window, output: origins[i + 1], input: origins[i], into: &cropped)
+                                    }
+                                } else {
+                                    routed.withUnsafeBufferPointer { sp in
+                                        pool.cropSwitches(sp.baseAddress!, to: window, output: origins[i + 1], input: origins[i], into: &cropped)
+                                    }
+                                }
+                                let expected = switches.enumerated().map { $0.offset / windowPer == channel ? $0.element : -1 }
+                                XCTAssertEqual(cropped, expected, "\(label) \(block.name) at (\(y), \(x)): -1 planes, narrow \(narrow)")
+                            }
                             window.restore(switches: switches, batch: 1)
                         }
                         var windowSeed = Tensor(zeros: [1, c, 1, 1])

@@ -3,7 +3,7 @@ import Tensors
 @testable import Monitoring
 
 /// The top-k pass's kept switches hand back exactly what was recorded, per probe and layer, kept
-/// 16 bits wide for planes of at most 65,536 values and 32 bits wide above (positions past 65,535).
+/// 16 bits wide for planes of fewer than 65,536 values and 32 bits wide above (positions past 65,535).
 final class RecordedSwitchesTests: XCTestCase {
     func testKeptSwitchesComeBackAsRecordedInBothWidths() {
         // Layer 2: planes of 28 x 28 (narrow); layer 5: planes of 300 x 300 (wide, positions up to 89,999).
