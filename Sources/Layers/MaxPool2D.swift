@@ -117,7 +117,8 @@ public final class MaxPool2D: Layer {
                             kernel.prepare(scratch: scratch.baseAddress!, scratchArg: scratchArg.baseAddress!)
                             for q in range {
                                 let p = pb[q]
-                                kernel.tieSwitches(xb + p * h * w, maxima: yb + p * outPlane, switches: sb + p * outPlane, scratch: scratch.baseAddress!)
+                                kernel.tieSwitches(xb + p * h * w, maxima: yb + p * outPlane, switches: sb + p * outPlane,
+                                                   scratch: scratch.baseAddress!, scratchArg: scratchArg.baseAddress!)
                             }
                         } }
                     }

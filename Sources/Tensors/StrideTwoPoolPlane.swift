@@ -175,30 +175,38 @@ extension StrideTwoPoolPlane {
     /// Bit for bit `pool`'s strict switches re-decided by `NearTies.settle` (`NearTiesTests`), in
     /// one pass: with a zero margin (an all-zero or non-finite plane) the first tap reaching the
     /// maximum is the strict first maximum. `src` is the (H, W) plane, `maxima` its (outH, outW)
-    /// window maxima (from `pool` or `poolMaxima`); `scratch` holds `scratchFloats` floats
-    /// prepared by `prepare` (its -inf padding is all this reads of it beyond the copy of `src`).
+    /// window maxima (from `pool` or `poolMaxima`); `scratch` and `scratchArg` are prepared by
+    /// `prepare` (the -inf padding is all this reads of them beyond the copy of `src`).
     public func tieSwitches(_ src: UnsafePointer<Float>, maxima: UnsafePointer<Float>, switches: UnsafeMutablePointer<Int32>,
-                            scratch: UnsafeMutablePointer<Float>) {
+                            scratch: UnsafeMutablePointer<Float>, scratchArg: UnsafeMutablePointer<Int32>) {
         let margin = NearTies.margin(magnitude: NearTies.magnitude(src, count: height * width))
-        if kernel == 3 { tieSwitches(src, maxima, switches, scratch, margin, k: 3) } else { tieSwitches(src, maxima, switches, scratch, margin, k: 2) }
+        if kernel == 3 {
+            tieSwitches(src, maxima, switches, scratch, scratchArg, margin, k: 3)
+        } else {
+            tieSwitches(src, maxima, switches, scratch, scratchArg, margin, k: 2)
+        }
     }
 
     @inline(__always)
     private func tieSwitches(_ src: UnsafePointer<Float>, _ maxima: UnsafePointer<Float>, _ switches: UnsafeMutablePointer<Int32>,
-                             _ scratch: UnsafeMutablePointer<Float>, _ margin: Float, k: Int) {
+                             _ scratch: UnsafeMutablePointer<Float>, _ scratchArg: UnsafeMutablePointer<Int32>, _ margin: Float, k: Int) {
         let (p, h, w, oh, ow, pw) = (padding, height, width, outHeight, outWidth, paddedWidth)
         let plane = scratch
         copyIntoPaddedPlane(src, plane)
+        // Whole vectors only, as in `pool`: a vector that would pass the plane's end goes through
+        // the spill rows (partial loads and stores built lane by lane made this kernel 3x slower).
+        let spill = scratch + h * pw + paddedRows * lanes, spillArg = scratchArg + paddedRows * lanes
         let firstColumns = SIMD8<Int32>(0, 2, 4, 6, 8, 10, 12, 14)
+        let negativeInfinity = SIMD8<Float>(repeating: -.infinity), marginVector = SIMD8<Float>(repeating: margin)
         for oy in 0..<oh {
             let top = 2 * oy - p
             let firstRow = Int32(truncatingIfNeeded: Swift.max(top, 0) * w)
             for o in stride(from: 0, to: ow, by: 8) {
-                let count = min(8, ow - o), at0 = oy * ow + o
-                var maximum = SIMD8<Float>(repeating: -.infinity)
-                if count == 8 { maximum = SIMD8.load(maxima + at0) } else { for j in 0..<count { maximum[j] = maxima[at0 + j] } }
-                let decided = maximum .> SIMD8(repeating: -.infinity)
-                let threshold = maximum - SIMD8(repeating: margin)
+                let at0 = oy * ow + o, direct = at0 + 8 <= oh * ow
+                if !direct { for j in 0..<Swift.min(8, ow - o) { spill[j] = maxima[at0 + j] } }
+                let maximum = SIMD8<Float>.load(direct ? maxima + at0 : UnsafePointer(spill))
+                let decided = maximum .> negativeInfinity
+                let threshold = maximum - marginVector
                 let column = firstColumns &+ Int32(truncatingIfNeeded: 2 * o - p)
                 // `pool`'s switch of a window whose maximum is -inf: its first in-bounds tap.
                 let firstInBounds = (column & ~(column &>> 31)) &+ firstRow
@@ -219,7 +227,12 @@ extension StrideTwoPoolPlane {
                     if k == 3 { tap(evenLanes(taps + 2), 2) }
                 }
                 at.replace(with: firstInBounds, where: .!decided)
-                if count == 8 { (switches + at0).store(at) } else { for j in 0..<count { switches[at0 + j] = at[j] } }
+                if direct {
+                    (switches + at0).store(at)
+                } else {
+                    spillArg.store(at)
+                    for j in 0..<Swift.min(8, ow - o) { switches[at0 + j] = spillArg[j] }
+                }
             }
         }
     }

@@ -113,7 +113,7 @@ final class NearTiesTests: XCTestCase {
                 NearTies.settle(plane, height: h, width: w, geometry: window, maxima: maxima,
                                 outHeight: kernel.outHeight, outWidth: kernel.outWidth, switches: &scalar)
                 kernel.prepare(scratch: &scratch, scratchArg: &scratchArg)
-                kernel.tieSwitches(plane, maxima: maxima, switches: &vector, scratch: &scratch)
+                kernel.tieSwitches(plane, maxima: maxima, switches: &vector, scratch: &scratch, scratchArg: &scratchArg)
                 XCTAssertEqual(vector, scalar, "k \(k) p \(p) \(h)x\(w) trial \(trial)")
             }
         } } }
