@@ -131,14 +131,17 @@ extension Network {
         forward(x, mode: mode, through: last, observing: Set(layers.indices), observe: observe)
     }
 
-    /// Forward through layers `0...last`, handing the outputs of the layers in `observing` to
-    /// `observe(index, output)`, in order. A conv whose own output is not observed and that a ReLU
-    /// follows writes its output rectified, and the ReLU only keeps it: the same bits, one pass over
-    /// the activation fewer (measured on the monitor's top-k pass: ReLU was 5.7% of its samples).
-    public func forward(_ x: Tensor, mode: ForwardMode, through last: Int? = nil, observing: Set<Int>,
+    /// Forward through layers `first...last`, handing the outputs of the layers in `observing` to
+    /// `observe(index, output)`, in order; `x` is layer `first`'s input (the images for 0, an
+    /// earlier forward's output of layer `first - 1` otherwise). A conv whose own output is not
+    /// observed and that a ReLU follows writes its output rectified, and the ReLU only keeps it: the
+    /// same bits, one pass over the activation fewer (measured on the monitor's top-k pass: ReLU
+    /// was 5.7% of its samples).
+    public func forward(_ x: Tensor, mode: ForwardMode, from first: Int = 0, through last: Int? = nil, observing: Set<Int>,
                         observe: (Int, Tensor) -> Void) -> Tensor {
         let end = last ?? layers.count - 1
-        var y = x, i = 0
+        precondition(first >= 0 && first <= layers.count, "forward from layer \(first) of \(layers.count)")
+        var y = x, i = first
         while i <= end {
             if i < end, !observing.contains(i), let conv = layers[i] as? Conv2D, let relu = layers[i + 1] as? ReLU {
                 y = conv.forward(y, mode: mode, rectified: true)
