@@ -62,7 +62,7 @@ public final class BatchNorm2D: Layer {
     public func forward(_ x: Tensor, mode: ForwardMode) -> Tensor {
         let n = x.shape[0], plane = height * width
         precondition(Array(x.shape.dropFirst()) == inputShape, "batchnorm \(name ?? "") expects \(inputShape), got \(x.shape)")
-        savedInput = x
+        savedInput = mode.keepsBackwardState ? x : .nothingKept
         guard case .training = mode else {
             trained = false
             let (scale, shift) = affine

@@ -110,7 +110,7 @@ public final class Conv2D: Layer {
     public func forward(_ x: Tensor, mode: ForwardMode, rectified: Bool) -> Tensor {
         let n = x.shape[0], p = shape.outputPositions, f = outChannels, kk = shape.patchSize
         precondition(Array(x.shape.dropFirst()) == inputShape, "conv \(name ?? "") expects \(inputShape), got \(x.shape)")
-        savedInput = x
+        savedInput = mode.keepsBackwardState ? x : .nothingKept
         let inSize = shape.inputSize, shape = self.shape, groups = groups(n)
         var out = Tensor(uninitialized: [n, f, shape.outHeight, shape.outWidth]) { _ in }  // every image's GEMM writes its slice
         if let winograd {

@@ -63,7 +63,7 @@ public struct LayerBuildContext {
     /// The layer's `name`, required, well formed and unused so far.
     public mutating func uniqueName() throws -> String {
         guard let n = spec.name, !n.isEmpty else { throw fail("a \(spec.type) layer needs a \"name\"") }
-        guard n.range(of: "^[A-Za-z0-9_.-]+$", options: .regularExpression) != nil else {
+        guard SafeNames.isSafe(n) else {
             throw fail("name \"\(n)\" may only use letters, digits, '_', '.', '-'")
         }
         guard names.insert(n).inserted else { throw fail("the name \"\(n)\" is used twice") }

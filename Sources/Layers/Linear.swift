@@ -23,7 +23,7 @@ public final class Linear: Layer {
     public func forward(_ x: Tensor, mode: ForwardMode) -> Tensor {
         let n = x.shape[0]
         precondition(x.shape == [n, inFeatures], "linear \(name ?? "") expects (N, \(inFeatures)), got \(x.shape)")
-        savedInput = x
+        savedInput = mode.keepsBackwardState ? x : .nothingKept
         var y = Tensor(zeros: [n, outFeatures])
         x.data.withUnsafeBufferPointer { xp in
         weight.value.data.withUnsafeBufferPointer { wp in

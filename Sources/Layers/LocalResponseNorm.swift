@@ -81,7 +81,7 @@ public final class LocalResponseNorm: Layer {
                 }
             } } }
         }
-        (savedInput, savedBase, savedScale) = (x, base, scale)
+        (savedInput, savedBase, savedScale) = mode.keepsBackwardState ? (x, base, scale) : (.nothingKept, .nothingKept, .nothingKept)
         return y
     }
 

@@ -145,7 +145,7 @@ extension Network {
         while i <= end {
             if i < end, !observing.contains(i), let conv = layers[i] as? Conv2D, let relu = layers[i + 1] as? ReLU {
                 y = conv.forward(y, mode: mode, rectified: true)
-                relu.forward(alreadyRectified: y)
+                relu.forward(alreadyRectified: y, mode: mode)
                 i += 1
             } else {
                 layers[i].forward(inPlace: &y, mode: mode)

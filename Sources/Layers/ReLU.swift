@@ -18,14 +18,16 @@ public final class ReLU: Layer {
 
     /// Rectifies `x` where it is; the output kept for `backward` shares its storage.
     public func forward(inPlace x: inout Tensor, mode: ForwardMode) {
+        // Released first, so an unshared `x` is rectified where it is.
+        savedOutput = .nothingKept
         Self.rectify(&x)
-        savedOutput = x
+        if mode.keepsBackwardState { savedOutput = x }
     }
 
     /// The forward of an input its producer already rectified (`Conv2D.forward(_:mode:rectified:)`):
     /// only keeps it for `backward`, where `forward(inPlace:)` would make a second pass over it.
-    public func forward(alreadyRectified y: Tensor) {
-        savedOutput = y
+    public func forward(alreadyRectified y: Tensor, mode: ForwardMode) {
+        savedOutput = mode.keepsBackwardState ? y : .nothingKept
     }
 
     public func backward(inPlace dy: inout Tensor, rule: BackwardRule, accumulateParameterGradients: Bool) {

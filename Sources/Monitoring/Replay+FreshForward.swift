@@ -3,7 +3,7 @@ import Layers
 
 extension Replay {
     /// (C, k, inC, H, W) projections of `items` at `block`'s output by whole-network passes: for
-    /// each batch of items, a fresh forward of their probes through the block (`.evaluation`), with
+    /// each batch of items, a fresh inference forward of their probes through the block, with
     /// each pooling layer's switches decided by the tie rule exactly as the top-k pass does
     /// (`MaxPool2D.tieSwitches`), then the deconvnet backward of a seed holding only each
     /// item's activation. For blocks whose layers' deconvnet reads forward state that the top-k
@@ -28,7 +28,7 @@ extension Replay {
                 }
             }
             var poolInput = batch   // the input of the pooling layer the forward reaches next
-            _ = network.forward(batch, mode: .evaluation, through: block.outputIndex, observing: observed) { index, y in
+            _ = network.forward(batch, mode: .inference, through: block.outputIndex, observing: observed) { index, y in
                 if pools.contains(index + 1) { poolInput = y }
                 if pools.contains(index), let pool = network.layers[index] as? MaxPool2D {
                     pool.restore(switches: pool.tieSwitches(input: poolInput, output: y), batch: chunk.count)

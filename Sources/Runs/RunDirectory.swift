@@ -69,7 +69,7 @@ public struct RunDirectory: Sendable {
 
     /// Run names become folder names and appear in reports: a safe character set only.
     public static func validate(runName: String) throws {
-        guard runName.range(of: "^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$", options: .regularExpression) != nil, !runName.contains("..") else {
+        guard SafeNames.isSafeRunName(runName) else {
             throw RunError("invalid run name \"\(runName)\": use 1-100 letters, digits, '_', '.', '-', starting with a letter or digit (no '/', no '..')")
         }
     }

@@ -86,7 +86,12 @@ public final class WinogradConvolution: @unchecked Sendable {
 
     private func withGroupBuffers<R>(_ groups: Int, _ body: ([GroupBuffers]) -> R) -> R {
         let per = groupStride
-        if workspace.count < groups * per { workspace = [Float](repeating: 0, count: groups * per) }
+        if workspace.count < groups * per {
+            // Not zero-filled: every part is written before it is read (the padded image's border is
+            // zeroed below, the gradients' parts by the backward that uses them), and a forward-only
+            // network (the monitor's) never touches the gradients' pages at all.
+            workspace = [Float](unsafeUninitializedCapacity: groups * per) { _, initialized in initialized = groups * per }
+        }
         let c = shape.channels, f = outChannels, t = chunkImages * tilesPerImage, nn = n * n
         let paddedSize = paddedHeight * paddedWidth * c
         return workspace.withUnsafeMutableBufferPointer { ws in

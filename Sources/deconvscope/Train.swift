@@ -226,9 +226,9 @@ func checkInput(of spec: ModelSpec, path: String, fits train: Dataset) throws {
 
 func defaultRunName(_ model: String) -> String {
     let base = URL(fileURLWithPath: model).deletingPathExtension().lastPathComponent
-        .replacingOccurrences(of: "[^A-Za-z0-9_.-]", with: "-", options: .regularExpression)
+    let safe = String(base.map { c -> Character in c.asciiValue.map(SafeNames.isAllowed) == true ? c : "-" })
     let f = DateFormatter()
     f.dateFormat = "yyyyMMdd-HHmmss"
     f.timeZone = TimeZone(identifier: "UTC")
-    return "\(base)-\(f.string(from: Date()))"
+    return "\(safe)-\(f.string(from: Date()))"
 }
