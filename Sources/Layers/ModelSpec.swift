@@ -1,4 +1,5 @@
 import Foundation
+import Tensors
 
 /// Per-channel input normalization, `(pixel - mean) / std` after scaling pixels to [0, 1].
 public struct Normalization: Codable, Equatable, Sendable {
@@ -114,11 +115,11 @@ public struct ModelSpec: Codable, Equatable, Sendable {
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw ModelError(source: path, message: "no such file")
         }
-        let attributes = try? FileManager.default.attributesOfItem(atPath: path)
-        guard !isDirectory.boolValue, attributes?[.type] as? FileAttributeType == .typeRegular else {
+        let info = FileInfo(path)
+        guard !isDirectory.boolValue, info?.isRegularFile == true else {
             throw ModelError(source: path, message: "not a regular file; expected a model JSON file")
         }
-        if let size = (attributes?[.size] as? NSNumber)?.intValue, size > maxFileBytes {
+        if let size = info.map({ Int($0.size) }), size > maxFileBytes {
             throw ModelError(source: path, message: "\(size) bytes is larger than the \(maxFileBytes)-byte limit for a model JSON file")
         }
         guard let data = FileManager.default.contents(atPath: path) else {

@@ -126,9 +126,7 @@ public final class Monitor {
     }
 
     private func isUpToDate(_ data: String, snapshot: String, probes: Int) -> Bool {
-        let fm = FileManager.default
-        guard let d = try? fm.attributesOfItem(atPath: data)[.modificationDate] as? Date,
-              let s = try? fm.attributesOfItem(atPath: snapshot)[.modificationDate] as? Date, d >= s,
+        guard let d = FileInfo(data)?.modified, let s = FileInfo(snapshot)?.modified, d >= s,
               let file = try? HDF5File.open(data) else { return false }
         defer { try? file.close() }
         let count = (try? file.int64Attribute("probes")).flatMap { $0 }

@@ -35,8 +35,8 @@ public enum ONNXImporter {
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
             throw ONNXError(source: path, message: isDirectory.boolValue ? "is a directory, not an ONNX file" : "no such file")
         }
-        if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber, size.intValue > maxFileBytes {
-            throw ONNXError(source: path, message: "\(size.intValue) bytes is larger than protobuf's 2 GiB limit for an ONNX file")
+        if let size = FileInfo(path)?.size, size > maxFileBytes {
+            throw ONNXError(source: path, message: "\(size) bytes is larger than protobuf's 2 GiB limit for an ONNX file")
         }
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ONNXError(source: path, message: "cannot read the file (permission denied?)")

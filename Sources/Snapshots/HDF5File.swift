@@ -1,5 +1,6 @@
 import CHDF5
 import Foundation
+import Tensors
 
 /// A thin, safe wrapper over one open HDF5 file.
 ///
@@ -70,16 +71,12 @@ public final class HDF5File {
     /// and a file that exists but is not HDF5 (e.g. a truncated download or a PyTorch `.pt`).
     public static func open(_ path: String) throws -> HDF5File {
         HDF5Library.silenceErrors()
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw HDF5Error(file: path, message: "no such file")
-        }
-        if isDirectory.boolValue { throw HDF5Error(file: path, message: "is a directory, not an HDF5 file") }
+        guard let info = FileInfo(path) else { throw HDF5Error(file: path, message: "no such file") }
+        if info.isDirectory { throw HDF5Error(file: path, message: "is a directory, not an HDF5 file") }
         guard FileManager.default.isReadableFile(atPath: path) else {
             throw HDF5Error(file: path, message: "cannot open file (permission denied)")
         }
-        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue
-        if size == 0 { throw HDF5Error(file: path, message: "not an HDF5 file (the file is empty)") }
+        if info.size == 0 { throw HDF5Error(file: path, message: "not an HDF5 file (the file is empty)") }
         if dsc_h5f_is_hdf5(path) <= 0 { throw HDF5Error(file: path, message: "not an HDF5 file") }
         let fapl = try accessList(path, inMemory: false)
         defer { H5Pclose(fapl) }

@@ -1,4 +1,5 @@
 import Foundation
+import Tensors
 
 /// Names of snapshot files in a run directory: `epoch-NNNN.h5`, epoch zero-padded to 4 digits.
 ///
@@ -39,9 +40,7 @@ public enum SnapshotFiles {
             throw SnapshotError(file: directory, message: reason)
         }
         let base = directory.hasSuffix("/") ? directory : directory + "/"
-        func modified(_ path: String) -> Date {
-            (try? FileManager.default.attributesOfItem(atPath: path)[.modificationDate] as? Date) ?? .distantPast
-        }
+        func modified(_ path: String) -> Int64 { FileInfo(path)?.modified ?? .min }
         var newest: [Int: String] = [:]
         for name in names.sorted() {   // ".h5" sorts before ".onnx": a tie keeps the .h5
             guard let epoch = epoch(fromFileName: name) else { continue }

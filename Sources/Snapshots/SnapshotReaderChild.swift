@@ -1,4 +1,5 @@
 import Foundation
+import Tensors
 
 /// The child side of ``Snapshot/readGuarded(from:)``: a copy of the executable that reads one
 /// snapshot under resource bounds and writes the result (snapshot or error) to its stdout in
@@ -36,7 +37,7 @@ public enum SnapshotReaderChild {
         sigprocmask(SIG_SETMASK, &none, nil)
         // Ctrl-C goes to the whole process group; the parent decides what it means.
         signal(SIGINT, SIG_IGN)
-        limitResources(fileSize: (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0)
+        limitResources(fileSize: Int(FileInfo(path)?.size ?? 0))
         let result: Result<Snapshot, FileError>
         do {
             result = .success(try Snapshot.read(from: path, optimizerState: optimizerState))

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import Tensors
 @testable import Snapshots
 
 /// The fork path of `Snapshot.readGuarded` (taken while the process has no other thread): the
@@ -27,6 +28,28 @@ final class ForkedReaderTests: XCTestCase {
         let light = try Snapshot.readInForkedChild(from: path, optimizerState: false)
         XCTAssertEqual(light.weights.keys.sorted(), direct.weights.keys.sorted())
         XCTAssertTrue(light.optimizer.isEmpty)
+    }
+
+    /// A compressed snapshot answers with more bytes than its file holds: the parent's read, sized
+    /// by the file, goes on past it (h5repack, hdf5-tools, writes the gzip copy).
+    func testACompressedSnapshotLongerThanItsFileComesBackWhole() throws {
+        var snapshot = try Snapshot.read(from: regressionFile("valid.h5"))
+        let name = try XCTUnwrap(snapshot.weights.keys.sorted().first)
+        // 4 MB of zeros: a few kilobytes compressed.
+        snapshot.weights["wide"] = LayerParameters(weight: Tensor(zeros: [1024, 1024]), bias: Tensor(zeros: [1024]))
+        let plain = NSTemporaryDirectory() + "forked-plain-\(getpid()).h5", packed = NSTemporaryDirectory() + "forked-gzip-\(getpid()).h5"
+        defer { try? FileManager.default.removeItem(atPath: plain); try? FileManager.default.removeItem(atPath: packed) }
+        try snapshot.write(to: plain)
+        let repack = Process()
+        repack.executableURL = URL(fileURLWithPath: "/usr/bin/h5repack")
+        repack.arguments = ["-f", "GZIP=9", plain, packed]
+        try repack.run(); repack.waitUntilExit()
+        XCTAssertEqual(repack.terminationStatus, 0)
+        let size = try XCTUnwrap(FileManager.default.attributesOfItem(atPath: packed)[.size] as? Int)
+        XCTAssertLessThan(size, 1 << 20, "the copy is compressed")
+        let forked = try Snapshot.readInForkedChild(from: packed)
+        XCTAssertEqual(forked.weights["wide"]?.weight, Tensor(zeros: [1024, 1024]))
+        XCTAssertEqual(forked.weights[name]?.weight, snapshot.weights[name]?.weight)
     }
 
     func testALibHDF5CrashInTheForkIsTheOneLineError() throws {
