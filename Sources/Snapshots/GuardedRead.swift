@@ -49,10 +49,14 @@ extension Snapshot {
         try beginGuardedRead(from: path, optimizerState: optimizerState).finish()
     }
 
-    /// ``readGuarded(from:optimizerState:)`` in two steps: this starts the reader child and
-    /// returns at once, so the caller can do other work (the monitor loads its probe images) while
-    /// the child reads; ``PendingSnapshotRead/finish()`` collects the snapshot. Call it exactly
-    /// once: until then the child is neither collected nor waited for.
+    /// ``readGuarded(from:optimizerState:)`` in two steps: this starts the reader child, and a
+    /// thread that collects and decodes its answer, and returns at once, so the caller can do other
+    /// work (the monitor loads its probe images) while the child reads and its answer crosses the
+    /// pipe; ``PendingSnapshotRead/finish()`` hands over the snapshot.
+    ///
+    /// Why the thread: the pipe holds 64 KB, so the child stalled on its first write until the
+    /// caller came to collect; a monitor process waited 5-10 ms for the transfer after its probe
+    /// images were loaded.
     public static func beginGuardedRead(from path: String, optimizerState: Bool = true) -> PendingSnapshotRead {
         guard let executable = GuardedSnapshotReading.executable else {
             return PendingSnapshotRead(finished: Result { try read(from: path, optimizerState: optimizerState) })
@@ -60,8 +64,9 @@ extension Snapshot {
         // A fork needs no process start (~25 ms of loading 57 shared libraries), but is only safe
         // while no other thread can hold a lock the child would need.
         do {
-            return PendingSnapshotRead(child: try ProcessThreads.count() == 1 ? forkReaderChild(path, optimizerState: optimizerState)
-                                                                              : runReaderChild(executable, path, optimizerState: optimizerState))
+            let reader = try ProcessThreads.count() == 1 ? forkReaderChild(path, optimizerState: optimizerState)
+                                                         : runReaderChild(executable, path, optimizerState: optimizerState)
+            return PendingSnapshotRead(collecting: BackgroundTask { try Snapshot.answer(of: reader.collect(), path: reader.path) })
         } catch {
             return PendingSnapshotRead(finished: .failure(error))
         }
@@ -70,7 +75,8 @@ extension Snapshot {
     /// ``readGuarded(from:optimizerState:)`` in a fork of this process whatever its threads (for
     /// tests of the fork path; a process with other threads should not fork).
     static func readInForkedChild(from path: String, optimizerState: Bool = true) throws -> Snapshot {
-        try PendingSnapshotRead(child: forkReaderChild(path, optimizerState: optimizerState)).finish()
+        let reader = try forkReaderChild(path, optimizerState: optimizerState)
+        return try answer(of: reader.collect(), path: reader.path)
     }
 
     fileprivate static func answer(of child: (bytes: [UInt8], status: ChildStatus), path: String) throws -> Snapshot {
@@ -92,18 +98,19 @@ extension Snapshot {
 public struct PendingSnapshotRead {
     fileprivate enum State {
         case done(Result<Snapshot, Error>)
-        case child(StartedReader)
+        case collecting(BackgroundTask<Snapshot>)
     }
     fileprivate let state: State
     /// A read that is already over (an in-process read, or a file that needs no child).
     init(finished result: Result<Snapshot, Error>) { state = .done(result) }
-    init(child: StartedReader) { state = .child(child) }
+    /// A reader child whose answer `task` collects, decodes and waits for.
+    init(collecting task: BackgroundTask<Snapshot>) { state = .collecting(task) }
 
     /// The snapshot, or the error a direct read would give (or the crash line). Waits for the child.
     public func finish() throws -> Snapshot {
         switch state {
         case .done(let result): return try result.get()
-        case .child(let reader): return try Snapshot.answer(of: reader.collect(), path: reader.path)
+        case .collecting(let task): return try task.wait()
         }
     }
 }
