@@ -19,8 +19,8 @@ public enum Spectrum {
         guard let widest = strides.filter({ $0 > 1 }).min() else { return strides.map { _ in 0 } }
         let n = max(size, kernel)
         let limits = strides.map { $0 > 1 ? 1.0 / (2.0 * Double($0)) : .infinity }
-        let table = BandTwiddles.shared(n: n, kernel: kernel, limit: 1.0 / (2.0 * Double(widest)))
-        let band = table.frequencies.count, absFreq = table.frequencies.map(\.magnitude)   // (band): |f| of each in-band frequency
+        let table = BandTable.shared(n: n, taps: kernel, band: .atMost(1.0 / (2.0 * Double(widest))))
+        let band = table.count, absFreq = table.frequencies.map(\.magnitude)   // (band): |f| of each in-band frequency
         var squares = 0.0
         for v in filter { squares += Double(v) * Double(v) }
         let total = Double(n * n) * squares
@@ -74,8 +74,8 @@ public enum Spectrum {
     /// to the reference to rounding (`SpectrumTests`: within 1e-12 on images with and without
     /// high frequencies).
     public static func highFrequencyShare(_ image: ArraySlice<Float>, channels: Int, height: Int, width: Int) -> Double {
-        let bx = LowBand.shared(width), by = LowBand.shared(height)
-        let (lowU, lowV) = (bx.frequencies, by.frequencies)
+        let bx = BandTable.shared(n: width, taps: width, band: .belowQuarter), by = BandTable.shared(n: height, taps: height, band: .belowQuarter)
+        let (lowU, lowV) = (bx.count, by.count)
         var total = 0.0, low = 0.0
         let start = image.startIndex
         let plane = height * width
@@ -242,23 +242,10 @@ public enum Spectrum {
     }
 }
 
-/// cos and sin of -2 pi u x / n for all (u, x), row-major by u (the table is symmetric).
+/// cos and sin of -2 pi u x / n for all (u, x), row-major by u (the table is symmetric): the
+/// references' table.
 struct Twiddles: Sendable {
     let cos: [Double], sin: [Double]
-
-    nonisolated(unsafe) private static var cache: [Int: Twiddles] = [:]
-    private static let lock = NSLock()
-
-    /// The table for `n`, computed once per process (a 28-point table is 1,568 cos/sin calls;
-    /// recomputed per projection they were 40% of the diagnostics' time).
-    static func shared(_ n: Int) -> Twiddles {
-        lock.withLock {
-            if let t = cache[n] { return t }
-            let t = Twiddles(n)
-            cache[n] = t
-            return t
-        }
-    }
 
     init(_ n: Int) {
         var c = [Double](repeating: 0, count: n * n), s = c
@@ -270,59 +257,48 @@ struct Twiddles: Sendable {
     }
 }
 
-/// The band of an n-point DFT for `Spectrum.energiesAboveNyquist`: the frequencies f = u / n
-/// (u - n past n / 2) with |f| at most `limit`, and cos and sin of -2 pi u t / n for those u and
-/// t < kernel, stored (t, band u): row t holds every in-band frequency.
-struct BandTwiddles: Sendable {
+/// One band of an n-point DFT: its frequencies u, and cos and sin of -2 pi u t / n for those u
+/// and t < taps, stored (t, band u) so that row t holds every in-band frequency. Computed once
+/// per process (a 28-point table is hundreds of cos/sin calls; recomputed per projection they
+/// were 40% of the diagnostics' time).
+struct BandTable: Sendable {
+    enum Band: Hashable, Sendable {
+        /// |f| < 1/4 cycle per pixel: the projections' low band.
+        case belowQuarter
+        /// |f| at most the limit: what a sampling stride represents.
+        case atMost(Double)
+    }
+    /// The band's frequencies in cycles per pixel, signed (u / n, or (u - n) / n past n / 2).
     let frequencies: [Double]
     let cos: [Double], sin: [Double]
+    var count: Int { frequencies.count }
 
-    nonisolated(unsafe) private static var cache: [String: BandTwiddles] = [:]
+    nonisolated(unsafe) private static var cache: [Key: BandTable] = [:]
     private static let lock = NSLock()
+    private struct Key: Hashable { let n: Int, taps: Int, band: Band }
 
-    static func shared(n: Int, kernel: Int, limit: Double) -> BandTwiddles {
+    static func shared(n: Int, taps: Int, band: Band) -> BandTable {
         lock.withLock {
-            let key = "\(n) \(kernel) \(limit)"
-            if let t = cache[key] { return t }
-            let band = (0..<n).filter { u in abs(Double(u <= n / 2 ? u : u - n) / Double(n)) <= limit }
-            var c = [Double](repeating: 0, count: kernel * band.count), s = c
-            for t in 0..<kernel { for (j, u) in band.enumerated() {
-                let angle = -2 * Double.pi * Double(u * t) / Double(n)
-                c[t * band.count + j] = Foundation.cos(angle); s[t * band.count + j] = Foundation.sin(angle)
-            } }
-            let table = BandTwiddles(frequencies: band.map { Double($0 <= n / 2 ? $0 : $0 - n) / Double(n) }, cos: c, sin: s)
+            let key = Key(n: n, taps: taps, band: band)
+            if let table = cache[key] { return table }
+            let table = BandTable(n: n, taps: taps, band: band)
             cache[key] = table
             return table
         }
     }
-}
 
-/// The low band of an n-point DFT for `Spectrum.highFrequencyShare`: the frequencies u with
-/// min(u, n - u) / n < 1/4, and cos and sin of -2 pi u x / n for those u and every x, stored
-/// (x, low u): row x holds every low frequency.
-struct LowBand: Sendable {
-    let frequencies: Int
-    let cos: [Double], sin: [Double]
-
-    nonisolated(unsafe) private static var cache: [Int: LowBand] = [:]
-    private static let lock = NSLock()
-
-    static func shared(_ n: Int) -> LowBand {
-        lock.withLock {
-            if let t = cache[n] { return t }
-            let t = LowBand(n)
-            cache[n] = t
-            return t
+    private init(n: Int, taps: Int, band: Band) {
+        let kept = (0..<n).filter { u in
+            switch band {
+            case .belowQuarter: return Double(Swift.min(u, n - u)) / Double(n) < 0.25
+            case .atMost(let limit): return abs(Double(u <= n / 2 ? u : u - n) / Double(n)) <= limit
+            }
         }
-    }
-
-    init(_ n: Int) {
-        let low = (0..<n).filter { Double(Swift.min($0, n - $0)) / Double(n) < 0.25 }
-        var c = [Double](repeating: 0, count: n * low.count), s = c
-        for x in 0..<n { for (j, u) in low.enumerated() {
-            let a = -2 * Double.pi * Double((u * x) % n) / Double(n)
-            c[x * low.count + j] = Foundation.cos(a); s[x * low.count + j] = Foundation.sin(a)
+        var c = [Double](repeating: 0, count: taps * kept.count), s = c
+        for t in 0..<taps { for (j, u) in kept.enumerated() {
+            let angle = -2 * Double.pi * Double((u * t) % n) / Double(n)
+            c[t * kept.count + j] = Foundation.cos(angle); s[t * kept.count + j] = Foundation.sin(angle)
         } }
-        (frequencies, self.cos, self.sin) = (low.count, c, s)
+        (frequencies, self.cos, self.sin) = (kept.map { Double($0 <= n / 2 ? $0 : $0 - n) / Double(n) }, c, s)
     }
 }
