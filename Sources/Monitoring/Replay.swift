@@ -123,10 +123,11 @@ public struct Replay {
         } }
 
         // 2. Projections: every top activation alone, down through the same backward with the deconvnet rule.
+        let topItems = tops.map { $0.map(\.items) }
+        let projections = PhaseTimings.measure("projections") { projectAll(blocks, tops: topItems, switches: recorded) }
         var layers: [LayerAnalysis] = []
         for (b, block) in blocks.enumerated() {
-            let top = tops[b].map(\.items)
-            let projections = PhaseTimings.measure("projections") { project(block: block, top: top, switches: recorded) }
+            let (top, projections) = (topItems[b], projections[b])
             let boxes = top.map { $0.map { network.receptiveBox(layer: block.outputIndex, y: $0.y, x: $0.x) } }
             let conv = network.layers[block.convIndex] as! Conv2D
             let sampling = network.samplingStride(of: block)
@@ -138,6 +139,22 @@ public struct Replay {
                 convStride: conv.shape.window.stride, kernel: conv.shape.window.kernel))
         }
         return SnapshotAnalysis(epoch: epoch, step: step, probes: p, layers: layers)
+    }
+
+    /// Each block's projections (`project`). The top block's, the largest part, on this thread while
+    /// the blocks below it go through on a stream beside it (`ComputeBudget.concurrently`): each
+    /// block's batches are small parallel loops that left a core idle between them (the phase used
+    /// 1.2 of the 2 cores). One after the other where a block is projected by a fresh forward, which
+    /// runs the network itself.
+    func projectAll(_ blocks: [ConvBlock], tops: [[[Activation]]], switches recorded: RecordedSwitches) -> [Tensor] {
+        let freshForward = alwaysProjectWithFreshForward || blocks.contains { network.layers[0...$0.outputIndex].contains(where: \.deconvnetNeedsForwardState) }
+        guard blocks.count > 1, !freshForward else {
+            return zip(blocks, tops).map { project(block: $0, top: $1, switches: recorded) }
+        }
+        let below = Array(zip(blocks, tops).dropLast())
+        let (top, rest) = ComputeBudget.concurrently({ project(block: blocks[blocks.count - 1], top: tops[tops.count - 1], switches: recorded) },
+                                                     beside: { [self] in below.map { project(block: $0, top: $1, switches: recorded) } })
+        return rest + [top]
     }
 
     /// (C, k, inC, H, W) projections of `top` at `block`'s output, batched. Each activation goes
