@@ -24,7 +24,7 @@ public final class Conv2D: Layer {
     /// the images, and skipping it saves a GEMM and a col2im per image. `Network.backward` sets it.
     public var computesInputGradient = true
 
-    private var savedInput = Tensor(zeros: [0])
+    var savedInput = Tensor(zeros: [0])
     /// The Winograd engine for stride-1 3x3 and 5x5 kernels over at least 8 input channels
     /// (conv2 of the presets); nil where im2col + GEMM is used. With fewer channels the n²
     /// transform-domain GEMMs are too thin to beat one im2col GEMM.

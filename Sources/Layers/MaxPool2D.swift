@@ -61,6 +61,27 @@ public final class MaxPool2D: Layer {
         return out
     }
 
+    /// Pools one image's (C, H, W) planes into its (C, outH, outW) maxima as an `.evaluation`
+    /// forward does, on the calling thread (for `Conv2D.evaluationForward`, which calls it from its
+    /// own parallel loop); nil where no vector kernel fits the window.
+    public func evaluationPooling() -> ((_ image: UnsafePointer<Float>, _ into: UnsafeMutablePointer<Float>) -> Void)? {
+        guard let kernel = StrideTwoPoolPlane(height: height, width: width, geometry: geometry) else { return nil }
+        let (channels, plane, outPlane) = (channels, height * width, outHeight * outWidth)
+        return { image, into in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: kernel.scratchFloats) { scratch in
+            withUnsafeTemporaryAllocation(of: Int32.self, capacity: max(1, kernel.scratchInts)) { scratchArg in
+                kernel.prepare(scratch: scratch.baseAddress!, scratchArg: scratchArg.baseAddress!)
+                for c in 0..<channels { kernel.poolMaxima(image + c * plane, into: into + c * outPlane, scratch: scratch.baseAddress!) }
+            } }
+        }
+    }
+
+    /// What an `.evaluation` forward of `batch` samples leaves: no switches.
+    func forgetSwitches(batch: Int) {
+        switches = []
+        savedBatch = batch
+    }
+
     /// `body(plane, floats, ints)` for each of `planes` on all cores, each worker taking a contiguous
     /// run of planes (so reads stream through memory) with its own kernel scratch, prepared once.
     private static func forEachRun(of planes: Int, scratchFloats: Int, scratchInts: Int,

@@ -143,6 +143,17 @@ extension Network {
         precondition(first >= 0 && first <= layers.count, "forward from layer \(first) of \(layers.count)")
         var y = x, i = first
         while i <= end {
+            // An evaluation forward of conv, ReLU and max pooling, the conv's own output not observed:
+            // each image pooled while its conv output is in cache (`Conv2D.evaluationForward(_:pooledBy:)`).
+            if mode == .evaluation, i + 2 <= end, !observing.contains(i), let conv = layers[i] as? Conv2D, let relu = layers[i + 1] as? ReLU,
+               let pool = layers[i + 2] as? MaxPool2D, let (convOut, pooled) = conv.evaluationForward(y, pooledBy: pool) {
+                relu.forward(alreadyRectified: convOut, mode: mode)
+                if observing.contains(i + 1) { observe(i + 1, convOut) }
+                y = pooled
+                if observing.contains(i + 2) { observe(i + 2, y) }
+                i += 3
+                continue
+            }
             if i < end, !observing.contains(i), let conv = layers[i] as? Conv2D, let relu = layers[i + 1] as? ReLU {
                 y = conv.forward(y, mode: mode, rectified: true)
                 relu.forward(alreadyRectified: y, mode: mode)

@@ -22,6 +22,27 @@ final class FusedReLUTests: XCTestCase {
         }
     }
 
+    /// An `.evaluation` forward runs a direct conv, its ReLU and the max pooling after them image by
+    /// image (`Conv2D.evaluationForward(_:pooledBy:)`): every layer's output, as observed, and the
+    /// logits are the layer-by-layer `.inference` forward's, bit for bit, for gray and RGB inputs,
+    /// and for batches that do not divide among the cores' groups.
+    func testFusedEvaluationForwardMatchesLayerByLayer() throws {
+        for (input, batch) in [([1, 28, 28], 5), ([3, 32, 32], 3), ([1, 28, 28], 1)] {
+            let net = try Network(spec: try ModelPreset.zfFMNIST.spec(input: input, classes: 10, normalization: nil))
+            var rng = Xoshiro256(seed: 21)
+            net.initialize(rng: &rng)
+            let x = randomTensor([batch] + input, &rng)
+            XCTAssertNotNil((net.layers[0] as? Conv2D)?.evaluationForward(x, pooledBy: net.layers[2] as! MaxPool2D), "the fused path applies")
+            let seen = Set(net.layers.indices).subtracting(net.layers.indices.filter { net.layers[$0] is Conv2D })
+            var fused: [Int: [UInt32]] = [:], plain: [Int: [UInt32]] = [:]
+            let a = net.forward(x, mode: .evaluation, observing: seen) { fused[$0] = $1.data.map(\.bitPattern) }
+            let b = net.forward(x, mode: .inference) { i, y in if seen.contains(i) { plain[i] = y.data.map(\.bitPattern) } }
+            XCTAssertEqual(a.data.map(\.bitPattern), b.data.map(\.bitPattern), "\(input) batch \(batch): logits")
+            XCTAssertEqual(fused.keys.sorted(), plain.keys.sorted())
+            for (i, bits) in plain { XCTAssertEqual(fused[i], bits, "\(input) batch \(batch): layer \(i)") }
+        }
+    }
+
     /// A whole training step (fused forward, backward) gives the gradients of the layer-by-layer one.
     func testFusedTrainingStepMatchesLayerByLayer() throws {
         func gradients(fused: Bool) throws -> [[UInt32]] {
