@@ -5,9 +5,9 @@ extension Conv2D {
     /// each image pooled right after its conv output is computed, while that is still in cache
     /// (conv1 of zf-fmnist writes 100 KB per image; a batch's 6.4 MB read back by the pooling came
     /// from memory). Both outputs, the same bits as the two forwards; nil unless this conv runs
-    /// on the direct engine and `pool` has a vector kernel for its window.
+    /// on the direct or the Winograd engine and `pool` has a vector kernel for its window.
     public func evaluationForward(_ x: Tensor, pooledBy pool: MaxPool2D) -> (conv: Tensor, pooled: Tensor)? {
-        guard let direct, pool.inputShape == outputShape, let pooling = pool.evaluationPooling() else { return nil }
+        guard direct != nil || winograd != nil, pool.inputShape == outputShape, let pooling = pool.evaluationPooling() else { return nil }
         let n = x.shape[0]
         precondition(Array(x.shape.dropFirst()) == inputShape, "conv \(name ?? "") expects \(inputShape), got \(x.shape)")
         savedInput = .nothingKept
@@ -15,7 +15,18 @@ extension Conv2D {
         var pooled = Tensor(uninitialized: [n] + pool.outputShape) { _ in }
         pooled.data.withUnsafeMutableBufferPointer { pp in
             let pb = pp.baseAddress!, per = pool.outputShape.reduce(1, *)
-            directForward(direct, x: x, output: &out, rectified: true) { image, planes in pooling(planes, pb + image * per) }
+            let poolImage = { (image: Int, planes: UnsafePointer<Float>) in pooling(planes, pb + image * per) }
+            if let direct {
+                directForward(direct, x: x, output: &out, rectified: true, thenEachImage: poolImage)
+            } else if let winograd {
+                x.data.withUnsafeBufferPointer { xp in
+                weight.value.data.withUnsafeBufferPointer { wp in
+                bias.value.data.withUnsafeBufferPointer { bp in
+                out.data.withUnsafeMutableBufferPointer { op in
+                    winograd.forward(input: xp.baseAddress!, count: n, weight: wp, bias: bp.baseAddress!, output: op.baseAddress!,
+                                     rectified: true, groups: groups(n), thenEachImage: poolImage)
+                } } } }
+            }
         }
         pool.forgetSwitches(batch: n)
         return (out, pooled)

@@ -134,9 +134,11 @@ public final class WinogradConvolution: @unchecked Sendable {
     // MARK: Forward
 
     /// `output` (N, F, outH, outW) = conv(`input` (N, C, H, W), `weight` (F, C, r, r)) + `bias` (F),
-    /// and with `rectified` max(that, 0), applied as the tiles are written out.
+    /// and with `rectified` max(that, 0), applied as the tiles are written out. `thenEachImage`
+    /// runs on an image's output as soon as it is written, on the thread that wrote it.
     public func forward(input: UnsafePointer<Float>, count: Int, weight: UnsafeBufferPointer<Float>,
-                        bias: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, rectified: Bool = false, groups: Int) {
+                        bias: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, rectified: Bool = false, groups: Int,
+                        thenEachImage: ((_ image: Int, _ output: UnsafePointer<Float>) -> Void)? = nil) {
         updateTransformedFilters(weight)
         let f = outChannels, c = shape.channels, nn = n * n
         transformedFiltersTransposed.withUnsafeBufferPointer { up in
@@ -156,6 +158,7 @@ public final class WinogradConvolution: @unchecked Sendable {
                         for (slot, image) in images.enumerated() {
                             transformOutput(buffers: buf, tileOffset: slot * tilesPerImage, tiles: t, bias: bias,
                                             output: output + image * f * shape.outputPositions, rectified: rectified)
+                            thenEachImage?(image, output + image * f * shape.outputPositions)
                         }
                     }
                 }

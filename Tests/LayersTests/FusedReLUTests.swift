@@ -22,8 +22,8 @@ final class FusedReLUTests: XCTestCase {
         }
     }
 
-    /// An `.evaluation` forward runs a direct conv, its ReLU and the max pooling after them image by
-    /// image (`Conv2D.evaluationForward(_:pooledBy:)`): every layer's output, as observed, and the
+    /// An `.evaluation` forward runs a conv (direct or Winograd), its ReLU and the max pooling after them
+    /// image by image (`Conv2D.evaluationForward(_:pooledBy:)`): every layer's output, as observed, and the
     /// logits are the layer-by-layer `.inference` forward's, bit for bit, for gray and RGB inputs,
     /// and for batches that do not divide among the cores' groups.
     func testFusedEvaluationForwardMatchesLayerByLayer() throws {
@@ -32,7 +32,10 @@ final class FusedReLUTests: XCTestCase {
             var rng = Xoshiro256(seed: 21)
             net.initialize(rng: &rng)
             let x = randomTensor([batch] + input, &rng)
-            XCTAssertNotNil((net.layers[0] as? Conv2D)?.evaluationForward(x, pooledBy: net.layers[2] as! MaxPool2D), "the fused path applies")
+            XCTAssertNotNil((net.layers[0] as? Conv2D)?.evaluationForward(x, pooledBy: net.layers[2] as! MaxPool2D), "the direct engine's fused path applies")
+            let pooled1 = net.forward(x, mode: .inference, through: 2)
+            XCTAssertTrue((net.layers[3] as? Conv2D)?.usesWinograd == true)
+            XCTAssertNotNil((net.layers[3] as? Conv2D)?.evaluationForward(pooled1, pooledBy: net.layers[5] as! MaxPool2D), "Winograd's fused path applies")
             let seen = Set(net.layers.indices).subtracting(net.layers.indices.filter { net.layers[$0] is Conv2D })
             var fused: [Int: [UInt32]] = [:], plain: [Int: [UInt32]] = [:]
             let a = net.forward(x, mode: .evaluation, observing: seen) { fused[$0] = $1.data.map(\.bitPattern) }
