@@ -55,8 +55,7 @@ public struct DirectConvolution: Sendable {
         let padded = scratch, packed = scratch + c * hp * wp
         for ch in 0..<c {
             for y in 0..<h {
-                let from = image + (ch * h + y) * w, to = padded + (ch * hp + y + p) * wp + p
-                for x in 0..<w { to[x] = from[x] }
+                copyShortRow(image + (ch * h + y) * w, to: padded + (ch * hp + y + p) * wp + p, count: w)
             }
         }
         // Four filters x sixteen columns per register block: every tap is two loads of the padded

@@ -61,11 +61,7 @@ public struct StrideTwoPoolPlane: PlanePooling {
     private func copyIntoPaddedPlane(_ src: UnsafePointer<Float>, _ plane: UnsafeMutablePointer<Float>) -> Int {
         let (p, w, pw) = (padding, width, paddedWidth)
         let usedRows = min(height, paddedRows - p)
-        // A loop, not `update(from:)`: memmove's call costs as much as copying these short rows.
-        for iy in 0..<usedRows {
-            let from = src + iy * w, to = plane + iy * pw + p
-            for x in 0..<w { to[x] = from[x] }
-        }
+        for iy in 0..<usedRows { copyShortRow(src + iy * w, to: plane + iy * pw + p, count: w) }
         return usedRows
     }
 
