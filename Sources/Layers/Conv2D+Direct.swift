@@ -19,13 +19,7 @@ extension Conv2D {
             if let direct {
                 directForward(direct, x: x, output: &out, rectified: true, thenEachImage: poolImage)
             } else if let winograd {
-                x.data.withUnsafeBufferPointer { xp in
-                weight.value.data.withUnsafeBufferPointer { wp in
-                bias.value.data.withUnsafeBufferPointer { bp in
-                out.data.withUnsafeMutableBufferPointer { op in
-                    winograd.forward(input: xp.baseAddress!, count: n, weight: wp, bias: bp.baseAddress!, output: op.baseAddress!,
-                                     rectified: true, groups: groups(n), thenEachImage: poolImage)
-                } } } }
+                winogradForward(winograd, x: x, output: &out, rectified: true, thenEachImage: poolImage)
             }
         }
         pool.forgetSwitches(batch: n)

@@ -1,6 +1,20 @@
 import Tensors
 
 extension Conv2D {
+    /// The forward pass through `WinogradConvolution` into `output` (N, F, outH, outW), with
+    /// `thenEachImage` run on each image's output as soon as it is written.
+    func winogradForward(_ engine: WinogradConvolution, x: Tensor, output: inout Tensor, rectified: Bool,
+                         thenEachImage: ((_ image: Int, _ output: UnsafePointer<Float>) -> Void)? = nil) {
+        let n = x.shape[0]
+        x.data.withUnsafeBufferPointer { xp in
+        weight.value.data.withUnsafeBufferPointer { wp in
+        bias.value.data.withUnsafeBufferPointer { bp in
+        output.data.withUnsafeMutableBufferPointer { op in
+            engine.forward(input: xp.baseAddress!, count: n, weight: wp, bias: bp.baseAddress!, output: op.baseAddress!,
+                           rectified: rectified, groups: groups(n), thenEachImage: thenEachImage)
+        } } } }
+    }
+
     /// The backward pass through `WinogradConvolution`: weight gradient, bias gradient and, when
     /// `computesInputGradient`, the input gradient into `dx` (N, C, H, W).
     func winogradBackward(_ engine: WinogradConvolution, x: Tensor, dy: Tensor, dx: inout Tensor, accumulateParameterGradients: Bool) {

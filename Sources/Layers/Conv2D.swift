@@ -114,13 +114,7 @@ public final class Conv2D: Layer {
         let inSize = shape.inputSize, shape = self.shape, groups = groups(n)
         var out = Tensor(uninitialized: [n, f, shape.outHeight, shape.outWidth]) { _ in }  // every image's GEMM writes its slice
         if let winograd {
-            x.data.withUnsafeBufferPointer { xp in
-            weight.value.data.withUnsafeBufferPointer { wp in
-            bias.value.data.withUnsafeBufferPointer { bp in
-            out.data.withUnsafeMutableBufferPointer { op in
-                winograd.forward(input: xp.baseAddress!, count: n, weight: wp, bias: bp.baseAddress!, output: op.baseAddress!,
-                                 rectified: rectified, groups: groups)
-            } } } }
+            winogradForward(winograd, x: x, output: &out, rectified: rectified)
             return out
         }
         if let direct {
