@@ -28,9 +28,8 @@ public enum CIFAR10Reader {
     public static func readBatches(at paths: [String]) throws -> (labels: [Int], pixels: [UInt8]) {
         var sizes = [Int]()
         for path in paths {
-            var info = stat()
-            guard stat(path, &info) == 0 else { throw DatasetError.missingFile(path: path) }
-            let size = Int(info.st_size)
+            guard let info = FileInfo(path) else { throw DatasetError.missingFile(path: path) }
+            let size = Int(info.size)
             guard size <= maxFileBytes else {
                 throw DatasetError.invalidFile(path: path, reason: "\(size) bytes is larger than the \(maxFileBytes)-byte limit for a CIFAR-10 batch")
             }

@@ -292,11 +292,7 @@ public final class Monitor {
     /// every write or rename, and no copy or `touch` can set them back; equal times count as
     /// changed). Recomputing costs about 25 ms of CPU per zf-fmnist snapshot, on every pass.
     private func reusableDiagnostics(firstEpoch: Int?, order: [String], imageShape: [Int]) -> [Int: [LayerFindings]] {
-        func changeTime(_ path: String) -> Int64? {
-            var info = stat()
-            guard stat(path, &info) == 0 else { return nil }
-            return Int64(info.st_ctim.tv_sec) * 1_000_000_000 + Int64(info.st_ctim.tv_nsec)
-        }
+        func changeTime(_ path: String) -> Int64? { FileInfo(path)?.changed }
         guard let firstEpoch, let written = changeTime(findingsPath), let program = changeTime("/proc/self/exe"), program < written,
               let firstData = changeTime(dataPath(epoch: firstEpoch)), firstData < written,
               let data = FileManager.default.contents(atPath: findingsPath),
@@ -415,15 +411,10 @@ public struct NoReadableSnapshotError: Error, CustomStringConvertible {
 struct FileStamp: Equatable {
     var inode: UInt64 = 0
     var size: Int64 = -1
-    var seconds = 0
-    var nanoseconds = 0
+    var modified: Int64 = 0
 
     init(_ path: String) {
-        var info = stat()
-        guard stat(path, &info) == 0 else { return }
-        inode = UInt64(info.st_ino)
-        size = Int64(info.st_size)
-        seconds = info.st_mtim.tv_sec
-        nanoseconds = info.st_mtim.tv_nsec
+        guard let info = FileInfo(path) else { return }
+        (inode, size, modified) = (info.inode, info.size, info.modified)
     }
 }

@@ -60,9 +60,7 @@ final class IncrementalReportFiles {
     }
 
     private static func identity(of path: String) -> (inode: UInt64, size: Int64, mtime: Int64)? {
-        var info = stat()
-        guard stat(path, &info) == 0 else { return nil }
-        return (UInt64(info.st_ino), Int64(info.st_size), Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec))
+        FileInfo(path).map { ($0.inode, $0.size, $0.modified) }
     }
 
     private func record(_ name: String, key: String, width: Int? = nil, height: Int? = nil, inputs: String?) throws {
